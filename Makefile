@@ -1,0 +1,34 @@
+# Every target installs what it needs first: `make run` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DB     ?= harvester.db
+OUT    ?= out
+
+.PHONY: install run test bench lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The main job on the embedded default: crawl the bundled fixtures through a loopback fixture hub.
+run: install
+	$(BIN)/harvester crawl --db $(DB) --serve-fixtures fixtures
+	$(BIN)/harvester export --db $(DB) --format csv --out $(OUT)/taxonomy.csv
+	$(BIN)/harvester export --db $(DB) --format json --out $(OUT)/taxonomy.json
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m harvester.bench
+
+lint: install
+	$(BIN)/ruff check harvester tests
+
+clean:
+	rm -rf $(VENV) $(OUT) $(DB) $(DB)-wal $(DB)-shm .pytest_cache

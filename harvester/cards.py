@@ -1,0 +1,175 @@
+"""Model and dataset card parsing: YAML front matter, body, links. Pure functions, no I/O.
+
+Real cards are messy (missing opening ``---``, CRLF, tabs, blank lines, YAML 1.1 surprises), so the
+parser never raises on content: it returns what it could read plus a reason for what it could not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from bs4 import BeautifulSoup
+from markdown_it import MarkdownIt
+
+from harvester.harvest import TooLarge, jsonable
+
+MAX_CARD_BYTES = 2_000_000
+"""Cards larger than this are truncated before parsing: bounded memory and time per model."""
+
+_DELIM = re.compile(r"^-{3,}\s*$")
+_LENIENT_OPEN = re.compile(r"^-{2,}\s*$")
+_BARE_URL = re.compile(r"https?://[^\s<>\"'()\[\]{}|\\^`]+")
+_MD = MarkdownIt("commonmark", {"html": True})
+
+
+@dataclass(frozen=True)
+class Card:
+    """A parsed card. ``metadata`` is always a dict; ``error`` says why it may be incomplete."""
+
+    metadata: dict[str, Any]
+    body: str
+    error: str | None = None
+    recovered: bool = False  # front matter found only by the lenient pass
+    truncated: bool = False
+    links: tuple[str, ...] = field(default=())
+
+
+def decode(data: bytes) -> str:
+    """Decode card bytes: UTF-8 (BOM tolerated), else Latin-1 so no byte is ever fatal."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _load_yaml(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, f"front matter is not valid YAML: {first}"
+    except RecursionError:
+        return None, "front matter nests too deeply"
+    if loaded is None:
+        return {}, None
+    if not isinstance(loaded, dict):
+        return None, f"front matter is a {type(loaded).__name__}, not a mapping"
+    try:
+        return jsonable(loaded), None
+    except TooLarge as exc:
+        return None, f"front matter expands too far (YAML aliases?): {exc}"
+
+
+def split_front_matter(text: str) -> tuple[str | None, str]:
+    """The Hub's rule: the file starts with a ``---`` line and the block ends at the next one."""
+    lines = text.splitlines(keepends=True)
+    if not lines or not _DELIM.match(lines[0].rstrip("\r\n")):
+        return None, text
+    for i in range(1, len(lines)):
+        if _DELIM.match(lines[i].rstrip("\r\n")):
+            return "".join(lines[1:i]), "".join(lines[i + 1 :])
+    return None, text
+
+
+def _lenient_front_matter(text: str, window: int = 15) -> tuple[dict[str, Any], str] | None:
+    """Recover front matter that does not start the file (a heading first, ``--`` as opener)."""
+    lines = text.splitlines(keepends=True)
+    for start in range(min(window, len(lines))):
+        if not _LENIENT_OPEN.match(lines[start].rstrip("\r\n")):
+            continue
+        for end in range(start + 1, min(start + 400, len(lines))):
+            if _DELIM.match(lines[end].rstrip("\r\n")):
+                meta, err = _load_yaml("".join(lines[start + 1 : end]))
+                if meta and err is None and any(isinstance(v, (str, list, dict)) for v in meta.values()):
+                    body = "".join(lines[:start] + lines[end + 1 :])
+                    return meta, body
+                break
+    return None
+
+
+def parse_card(raw: bytes | str, *, lenient: bool = True) -> Card:
+    """Parse a README.md. ``lenient=False`` is exactly what the Hub reads as ``cardData``."""
+    truncated = False
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_CARD_BYTES:
+            raw, truncated = raw[:MAX_CARD_BYTES], True
+        text = decode(raw)
+    else:
+        if len(raw) > MAX_CARD_BYTES:
+            raw, truncated = raw[:MAX_CARD_BYTES], True
+        text = raw.lstrip("\ufeff")
+    block, body = split_front_matter(text)
+    if block is not None:
+        meta, err = _load_yaml(block)
+        if meta is not None:
+            return Card(meta, body, None, False, truncated, extract_links(body))
+        return Card({}, body, err, False, truncated, extract_links(body))
+    if lenient:
+        found = _lenient_front_matter(text)
+        if found:
+            meta, body = found
+            return Card(meta, body, "front matter does not start the file (recovered)", True, truncated,
+                        extract_links(body))
+    return Card({}, text, "no front matter", False, truncated, extract_links(text))
+
+
+def extract_links(body: str) -> tuple[str, ...]:
+    """Every http(s) link in a Markdown/HTML body, in order, once each.
+
+    Markdown is rendered with a CommonMark parser (reference links included) and the HTML read
+    with BeautifulSoup; bare URLs in text are picked up too.
+    """
+    try:
+        html = _MD.render(body)
+    except Exception:  # a pathological body must never stop a crawl
+        html = body
+    soup = BeautifulSoup(html, "html.parser")
+    seen: dict[str, None] = {}
+    for tag in soup.find_all(["a", "img", "link"]):
+        href = tag.get("href") or tag.get("src")
+        if isinstance(href, str):
+            href = href.strip()
+            if href.lower().startswith(("http://", "https://")):
+                seen.setdefault(href, None)
+    for match in _BARE_URL.finditer(soup.get_text(" ")):
+        seen.setdefault(match.group(0).rstrip(".,;:!?*_"), None)
+    return tuple(seen)
+
+
+_GITHUB_PATH = re.compile(r"^/([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/([A-Za-z0-9._-]{1,100})(?:/|$)")
+_GITHUB_NOT_REPOS = {"orgs", "sponsors", "settings", "features", "topics", "about", "marketplace", "login"}
+
+
+def github_repos(links: tuple[str, ...] | list[str]) -> list[str]:
+    """``OWNER/REPO`` of every github.com link, in order of first mention."""
+    out: dict[str, None] = {}
+    for link in links:
+        try:
+            parts = urlsplit(link)
+        except ValueError:
+            continue
+        if (parts.hostname or "").lower() not in {"github.com", "www.github.com"}:
+            continue
+        m = _GITHUB_PATH.match(parts.path)
+        if not m or m.group(1).lower() in _GITHUB_NOT_REPOS:
+            continue
+        repo = m.group(2).removesuffix(".git")
+        if repo in {".", ".."}:
+            continue
+        out.setdefault(f"{m.group(1)}/{repo}", None)
+    return list(out)
+
+
+def as_list(value: Any) -> list[str]:
+    """Card fields that may be a string, a list, or junk (``datasets: 123``): a list of strings."""
+    if value is None or value is False:
+        return []
+    if isinstance(value, (str, int, float)):
+        return [str(value)]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if isinstance(v, (str, int, float)) and str(v).strip()]
+    return []

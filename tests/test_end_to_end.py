@@ -1,0 +1,100 @@
+"""The whole pipeline through the CLI: fixture hub → crawl → store → score → export."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+from harvester.cli import main
+from harvester.levels import COMPONENTS, is_valid
+from tests.conftest import FIXTURES
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_crawl_fixtures_and_export(tmp_path, capsys):
+    db = tmp_path / "h.db"
+    assert main(["crawl", "--db", str(db), "--serve-fixtures", str(FIXTURES)]) == 0
+    assert "7 models harvested, 0 failed" in capsys.readouterr().out
+    out = tmp_path / "t.csv"
+    assert main(["export", "--db", str(db), "--format", "csv", "--out", str(out)]) == 0
+    rows = _rows(out)
+    assert list(rows[0]) == ["model_id", *COMPONENTS]
+    by_id = {r["model_id"]: r for r in rows}
+    assert len(by_id) == 7
+    for r in rows:
+        assert all(is_valid(c, r[c]) for c in COMPONENTS), r
+    base = by_id["harvester-demo/tiny-base"]
+    assert base["weights"] == "D5" and base["pretraining_data"] == "D4"  # Apache-2.0; ODC-By data
+    assert base["pretraining_code"] == "C5" and base["finetuning_code"] == "N/A"
+    assert base["utility_benchmark_data"] == "D4"  # model-index → demo-bench (CC-BY-SA-4.0)
+    chat = by_id["harvester-demo/tiny-chat"]
+    assert chat["weights"] == "D3" and chat["sft_data"] == "D5"  # llama2 via license_name; CC-BY data
+    assert chat["pretraining_data"] == "D4"  # inherited from tiny-base
+    gguf = by_id["harvester-demo/tiny-chat-GGUF"]
+    assert gguf["sft_data"] == chat["sft_data"] and gguf["pretraining_code"] == "C5"
+    assert by_id["acme/custom-license"]["weights"] == "?"
+
+    js = tmp_path / "t.json"
+    assert main(["export", "--db", str(db), "--format", "json", "--out", str(js)]) == 0
+    doc = json.loads(js.read_text())
+    cell = next(m for m in doc["models"] if m["model_id"] == "harvester-demo/tiny-base")["cells"]["weights"]
+    assert cell["license"] == "Apache-2.0" and cell["points"] == 5 and cell["answers"]["commercial"] is True
+    assert cell["evidence"][0]["raw"] == "apache-2.0"
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        review = con.execute("SELECT evidence_key FROM review").fetchall()
+    assert ("raw:acme-weights-license-v3 <acme/custom-license/license>",) in review
+
+
+def test_rescore_reproduces_cells_without_network(tmp_path, capsys):
+    db = tmp_path / "h.db"
+    main(["crawl", "--db", str(db), "--serve-fixtures", str(FIXTURES)])
+    before = (tmp_path / "a.csv")
+    main(["export", "--db", str(db), "--out", str(before)])
+    assert main(["rescore", "--db", str(db)]) == 0
+    after = tmp_path / "b.csv"
+    main(["export", "--db", str(db), "--out", str(after)])
+    assert before.read_text() == after.read_text()
+    capsys.readouterr()
+    assert main(["explain", "harvester-demo/tiny-chat", "--db", str(db)]) == 0
+    text = capsys.readouterr().out
+    assert "weights" in text and "license_name for license: other" in text
+
+
+def test_crawl_of_every_identified_corpus_model(corpus, tmp_path):
+    """Every identified model of ../shared/corpus: one row each, every cell a valid level."""
+    manifest = (corpus / "models" / "MANIFEST.tsv").read_text().splitlines()[1:]
+    ids = [line.split("\t")[0] for line in manifest if not line.startswith("unidentified/")]
+    models = tmp_path / "models.txt"
+    models.write_text("\n".join(ids) + "\n")
+    db = tmp_path / "c.db"
+    assert main(["crawl", "--db", str(db), "--serve-fixtures", str(corpus), "--models", str(models)]) == 0
+    out = tmp_path / "c.csv"
+    main(["export", "--db", str(db), "--out", str(out)])
+    rows = _rows(out)
+    assert sorted(r["model_id"] for r in rows) == sorted(ids)
+    assert len(rows) == len(ids) == 103
+    for r in rows:
+        assert all(is_valid(c, r[c]) for c in COMPONENTS), r
+
+
+def test_failed_model_is_recorded_and_run_goes_on(tmp_path, capsys):
+    db = tmp_path / "h.db"
+    models = tmp_path / "m.txt"
+    models.write_text("harvester-demo/tiny-base\nacme/missing-model\n../../etc/passwd\n")
+    code = main(["crawl", "--db", str(db), "--serve-fixtures", str(FIXTURES), "--models", str(models)])
+    assert code == 3
+    capsys.readouterr()
+    assert main(["runs", "show", "--db", str(db), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    reasons = {f["model_id"]: f["reason"] for f in doc["failures"]}
+    assert set(reasons) == {"acme/missing-model", "../../etc/passwd"}
+    assert "not found" in reasons["acme/missing-model"]
+    assert "not a valid Hub repo id" in reasons["../../etc/passwd"]
+    assert doc["summary"]["models_ok"] == 1
