@@ -162,6 +162,19 @@ def cmd_licenses(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_licenses_docs(args: argparse.Namespace) -> int:
+    from harvester.licenses.docs import render
+    from harvester.licenses.rules import load_rules
+
+    text = render(load_rules())
+    if args.out in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, "utf-8")
+        print(f"wrote {args.out}")
+    return EXIT_OK
+
+
 def cmd_fixture_hub(args: argparse.Namespace) -> int:
     from harvester.fixture_hub.server import serve
 
@@ -231,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     ln.add_argument("--json", action="store_true")
     ln.add_argument("text", nargs="*")
     ln.set_defaults(fn=cmd_licenses)
+    ld = lsub.add_parser("docs", help="write docs/licenses.md from rules/licenses")
+    ld.add_argument("--out", default="docs/licenses.md")
+    ld.set_defaults(fn=cmd_licenses_docs)
 
     f = sub.add_parser("fixture-hub", help="serve a corpus folder with the Hub's and GitHub's wire formats")
     f.add_argument("--root", required=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -18,8 +18,15 @@ from harvester.licenses.rules import ANSWER_KEYS, LicenseRule, RuleSet, default_
 
 _SPDX_LOWER = {k.lower(): k for k in LICENSES}
 _URLISH = re.compile(r"^(?:[a-z+]+://|www\.)\S+$", re.I)
-_EXPR_OP = re.compile(r"\s(?:OR|AND|WITH)\s|[()]")
+_EXPR_OP = re.compile(r"\s(?:OR|AND|WITH)\s")
+_WORD_OP = re.compile(r"\s+(?:or|and)\s+", re.I)
+_PAREN_TAIL = re.compile(r"^(?P<head>.+?)\s*\((?P<inner>[^()]*)\)\s*$")
+_SPDX_URL = re.compile(
+    r"^(?:https?://)?(?:www\.)?spdx\.org/licenses/(?P<id>[A-Za-z0-9.+-]+?)(?:\.html|\.json)?/?$", re.I)
 _TEXT_MIN_CHARS = 200
+TITLE_WINDOW = 600
+"""A rule's ``title`` must stand in the first characters of a text: a licence that only *mentions*
+another (GPL-3.0 names the LGPL and the AGPL) is not that other licence."""
 
 
 @dataclass(frozen=True)
@@ -112,9 +119,31 @@ class Normalizer:
         key = fold(text)
         if key in self.rules.by_alias:
             return _known(raw, self.rules.by_alias[key], "name")
+        restated = self._restated(text, raw)
+        if restated is not None:
+            return restated
+        if _WORD_OP.search(text):
+            # "Apache License 2.0 or MIT": an expression in prose, accepted only if every part is known.
+            op = "OR" if re.search(r"\s+or\s+", text, re.I) else "AND"
+            parts = [self._normalize(p) for p in _WORD_OP.split(text)]
+            if len(parts) > 1 and all(p.known and p.points is not None for p in parts) and not (
+                    re.search(r"\s+or\s+", text, re.I) and re.search(r"\s+and\s+", text, re.I)):
+                return _combine(raw, parts, op, "prose expression")
         close = difflib.get_close_matches(key, self._alias_keys, n=1, cutoff=0.85)
         hint = self.rules.by_alias[close[0]].id if close else None
         return _unknown(raw, "no rule names this license", hint)
+
+    def _restated(self, text: str, raw: str) -> LicenseResult | None:
+        """``Name (SHORT)``: the licence if both halves agree, or if the aside names no licence."""
+        m = _PAREN_TAIL.match(text)
+        if not m:
+            return None
+        head, inner = self._normalize(m.group("head")), self._normalize(m.group("inner"))
+        if head.known and (not inner.known or inner.spdx == head.spdx):
+            return replace(head, input=raw)
+        if inner.known and not head.known and fold(m.group("head")) in ("", "cc", "by"):
+            return replace(inner, input=raw)
+        return None
 
     def from_spdx_id(self, text: str, raw: str | None = None) -> LicenseResult:
         raw = text if raw is None else raw
@@ -131,6 +160,9 @@ class Normalizer:
 
     def from_url(self, url: str, raw: str | None = None) -> LicenseResult:
         raw = url if raw is None else raw
+        spdx = _SPDX_URL.match(url.strip())
+        if spdx:
+            return self.from_spdx_id(spdx.group("id"), raw=raw)
         key = fold_url(url)
         best: LicenseRule | None = None
         best_len = 0
@@ -152,7 +184,10 @@ class Normalizer:
         from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbol
 
         if isinstance(node, LicenseWithExceptionSymbol):
-            return self._score_tree(node.license_symbol, raw)
+            # An exception only adds permissions: points of the licence, id of the whole expression.
+            base = self._score_tree(node.license_symbol, raw)
+            exc = str(node.exception_symbol.key)
+            return replace(base, spdx=f"{base.spdx} WITH {exc}") if base.known else base
         if isinstance(node, LicenseSymbol):
             return self._normalize(node.key)
         if isinstance(node, (AND, OR)):
@@ -182,6 +217,10 @@ class Normalizer:
             if not rule.text_all:
                 continue
             hits = sum(1 for p in rule.text_all if _phrase(p) in words)
+            if rule.title and _phrase(rule.title) not in words[:TITLE_WINDOW]:
+                if hits and near is None:
+                    near = rule
+                continue
             if hits == len(rule.text_all):
                 if any(_phrase(p) in words for p in rule.text_none):
                     near = near or rule
@@ -213,7 +252,7 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": 
 
 def _text_words(text: str) -> str:
     t = text.translate(_QUOTES).lower().replace("licence", "license")
-    t = re.sub(r"[^a-z0-9+\-.]+", " ", t)
+    t = re.sub(r"[^a-z0-9+.]+", " ", t)
     t = re.sub(r"(?<![0-9])\.|\.(?![0-9])", " ", t)
     return " " + " ".join(t.split()) + " "
 

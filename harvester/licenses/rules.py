@@ -14,7 +14,7 @@ import yaml
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 ANSWER_KEYS = ("research", "commercial", "modify", "copyright_derivative", "other_license")
 
-_FOLD_DROP = {"the", "license", "licence", "version", "international", "agreement"}
+_FOLD_DROP = {"the", "license", "licence", "version", "international", "agreement", "unported", "generic"}
 _TOKEN = re.compile(r"[a-z0-9+*]+(?:\.[0-9a-z]+)*")
 
 
@@ -22,9 +22,24 @@ class RulesError(ValueError):
     """A rules file that cannot be used: names the file and the entry."""
 
 
+_CC_WORDS = [
+    (re.compile(r"\bcreative\s*commons\b"), "cc"),
+    (re.compile(r"\bshare[\s-]*alike\b"), "sa"),
+    (re.compile(r"\bnon[\s-]*commercial\b"), "nc"),
+    (re.compile(r"\bno[\s-]*deriv(?:ative)?s?\b"), "nd"),
+    (re.compile(r"\battribution\b"), "by"),
+]
+
+
 def fold(text: str) -> str:
-    """Case-, punctuation- and filler-insensitive key for names as people write them."""
+    """Case-, punctuation- and filler-insensitive key for names as people write them.
+
+    Creative Commons element names fold to their abbreviations ("Attribution-ShareAlike" → "by sa")
+    so the licence's official name and its short form meet on one key.
+    """
     text = unicodedata.normalize("NFKC", text).lower().replace("licence", "license")
+    for pattern, short in _CC_WORDS:
+        text = pattern.sub(short, text)
     tokens = [t[1:] if re.fullmatch(r"v\d+(?:\.\d+)*", t) else t for t in _TOKEN.findall(text)]
     return " ".join(t for t in tokens if t not in _FOLD_DROP)
 
@@ -40,7 +55,7 @@ def fold_url(url: str) -> str:
         u = f"github.com/{m.group(1)}/{m.group(2)}/blob/main/{m.group(3)}"
     u = re.sub(r"^(github\.com/[^/]+/[^/]+)/(?:blob|raw|tree)/[^/]+/", r"\1/blob/main/", u)
     u = re.sub(r"^(huggingface\.co/.+?)/(?:blob|raw|resolve)/[^/]+/", r"\1/blob/main/", u)
-    u = re.sub(r"(/legalcode(\.[a-z-]+)?|/deed(\.[a-z-]+)?|\.html?|\.php|\.txt|\.md)$", "", u)
+    u = re.sub(r"(/legalcode(\.[a-z-]+)?|/deed(\.[a-z-]+)?|(\.[a-z]{2})?\.html?|\.php|\.txt|\.md)$", "", u)
     return u.rstrip("/")
 
 
@@ -60,6 +75,7 @@ class LicenseRule:
     text_all: tuple[str, ...] = ()
     text_none: tuple[str, ...] = ()
     max_words: int | None = None
+    title: str | None = None
 
     @property
     def points(self) -> int:
@@ -130,6 +146,7 @@ def parse_rule(entry: Any, file: str) -> LicenseRule:
         family=bool(entry.get("family", False)),
         text_all=_strs(text.get("all"), where), text_none=_strs(text.get("none"), where),
         max_words=int(text["max_words"]) if text.get("max_words") else None,
+        title=str(text["title"]) if text.get("title") else None,
     )
 
 
