@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from huggingface_hub.errors import HfHubHTTPError
 
-from harvester.cards import as_list, github_repos, parse_card
+from harvester.cards import as_list, decode, github_repos, parse_card
 from harvester.fetch.github import GithubSource
 from harvester.fetch.hub import Gated, HubSource, NotFound
 from harvester.harvest import GithubRepoEvidence, Harvest, RepoCard
@@ -31,6 +31,7 @@ log = logging.getLogger("harvester.crawl")
 MAX_DATASETS_PER_MODEL = 50
 MAX_REPOS_PER_MODEL = 10
 MAX_BASE_DEPTH = 3
+MAX_LICENSE_CHARS = 512_000
 
 EXIT_OK, EXIT_FATAL, EXIT_PARTIAL = 0, 1, 3
 
@@ -116,7 +117,25 @@ class Crawler:
         if not card_data and card.metadata:
             repo.card_data = card.metadata
             repo.card_source = "readme-recovered" if card.recovered else "readme"
+        self._license_file(repo)
         return repo
+
+    def _license_file(self, repo: RepoCard) -> None:
+        """``license_link: LICENSE`` points inside the repository: read that file too."""
+        link = repo.card_data.get("license_link")
+        if not isinstance(link, str) or not link.strip() or "://" in link:
+            return
+        path = link.strip().lstrip("./").split("#", 1)[0]
+        if path.startswith("blob/main/"):
+            path = path[len("blob/main/"):]
+        try:
+            found = self.hub.file(repo.id, path)
+        except (NotFound, Gated) as exc:
+            repo.license_file = path
+            repo.card_error = "; ".join(filter(None, [repo.card_error, str(exc)]))
+            return
+        repo.license_file = path
+        repo.license_text = decode(found.data or b"")[:MAX_LICENSE_CHARS]
 
     def _dataset(self, hub_id: str, requested_as: str) -> RepoCard:
         if hub_id not in self._datasets:

@@ -59,6 +59,8 @@ class RepoCard:
     links: list[str] = field(default_factory=list)
     url: str | None = None
     requested_as: str | None = None  # the name as the citing card wrote it
+    license_file: str | None = None  # path of a licence file inside the repo (from license_link)
+    license_text: str | None = None
 
     @property
     def library_name(self) -> str:

@@ -20,13 +20,13 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_crawl_fixtures_and_export(tmp_path, capsys):
     db = tmp_path / "h.db"
     assert main(["crawl", "--db", str(db), "--serve-fixtures", str(FIXTURES)]) == 0
-    assert "7 models harvested, 0 failed" in capsys.readouterr().out
+    assert "8 models harvested, 0 failed" in capsys.readouterr().out
     out = tmp_path / "t.csv"
     assert main(["export", "--db", str(db), "--format", "csv", "--out", str(out)]) == 0
     rows = _rows(out)
     assert list(rows[0]) == ["model_id", *COMPONENTS]
     by_id = {r["model_id"]: r for r in rows}
-    assert len(by_id) == 7
+    assert len(by_id) == 8
     for r in rows:
         assert all(is_valid(c, r[c]) for c in COMPONENTS), r
     base = by_id["harvester-demo/tiny-base"]
@@ -39,6 +39,7 @@ def test_crawl_fixtures_and_export(tmp_path, capsys):
     gguf = by_id["harvester-demo/tiny-chat-GGUF"]
     assert gguf["sft_data"] == chat["sft_data"] and gguf["pretraining_code"] == "C5"
     assert by_id["acme/custom-license"]["weights"] == "?"
+    assert by_id["acme/linked-license"]["weights"] == "D5"  # its LICENSE file is an MIT text
 
     js = tmp_path / "t.json"
     assert main(["export", "--db", str(db), "--format", "json", "--out", str(js)]) == 0

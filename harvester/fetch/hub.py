@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNot
 from huggingface_hub.utils import get_session
 
 from harvester.fetch.retry import call_with_retries, response_of
-from harvester.ids import check_hub_id
+from harvester.ids import check_hub_id, check_revision
 
 PUBLIC_ENDPOINT = "https://huggingface.co"
 
@@ -98,9 +99,17 @@ class HubSource:
     def readme(self, repo_id: str, *, kind: str = "model", revision: str = "main",
                etag: str | None = None) -> Readme:
         """GET the card through ``resolve`` (the files bucket), conditional on a known ETag."""
+        return self.file(repo_id, "README.md", kind=kind, revision=revision, etag=etag)
+
+    def file(self, repo_id: str, filename: str, *, kind: str = "model", revision: str = "main",
+             etag: str | None = None) -> Readme:
+        """GET one file of a repository through ``resolve``."""
         check_hub_id(repo_id)
+        check_revision(revision)
+        if not re.fullmatch(r"[A-Za-z0-9._-][A-Za-z0-9._/ -]{0,200}", filename) or ".." in filename:
+            raise NotFound(f"{kind} {repo_id}: unsafe file name {filename!r}")
         repo_type = None if kind == "model" else kind
-        url = hf_hub_url(repo_id, "README.md", repo_type=repo_type, revision=revision, endpoint=self.endpoint)
+        url = hf_hub_url(repo_id, filename, repo_type=repo_type, revision=revision, endpoint=self.endpoint)
         headers = {"If-None-Match": etag} if etag else {}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -111,7 +120,7 @@ class HubSource:
                 resp.raise_for_status()
             return resp
 
-        what = f"{kind} {repo_id} README.md"
+        what = f"{kind} {repo_id} {filename}"
         try:
             resp = call_with_retries(get)
         except httpx.HTTPStatusError as exc:

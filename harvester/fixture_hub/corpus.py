@@ -43,6 +43,7 @@ class HubRepo:
     readme: bytes
     meta: dict[str, Any]
     revisions: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # other files at main (LICENSE, ...)
     _card_data: dict[str, Any] | None = None
 
     @property
@@ -134,7 +135,8 @@ class HubRepo:
             out["sha"] = self.sha
             out["gated"] = self.gated()
             out["disabled"] = bool(self.meta.get("disabled", False))
-            out["siblings"] = [{"rfilename": f} for f in self.meta.get("siblings", ["README.md"])]
+            names = self.meta.get("siblings", ["README.md", *self.files])
+            out["siblings"] = [{"rfilename": f} for f in names]
             if self.kind == "model":
                 mi = cd.get("model-index")
                 out["model-index"] = mi if isinstance(mi, list) else None
@@ -183,7 +185,9 @@ class Corpus:
                     for sub in sorted(folder.glob("@*"))
                     if (sub / "README.md").is_file()
                 }
-                table[repo_id] = HubRepo(repo_id, kind, readme.read_bytes(), _read_meta(folder), revisions)
+                files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())
+                         if p.is_file() and p.name not in ("README.md", "meta.json")}
+                table[repo_id] = HubRepo(repo_id, kind, readme.read_bytes(), _read_meta(folder), revisions, files)
         gh = self.root / "github"
         if gh.is_dir():
             for folder in sorted(p for p in gh.glob("*/*") if p.is_dir()):

@@ -198,7 +198,11 @@ class _Handler(BaseHTTPRequestHandler):
         if repo is None or repo.meta.get("private"):
             return self._hub_error(404, "RepoNotFound", "Repository Not Found")
         if filename != "README.md":
-            return self._hub_error(404, "EntryNotFound", f"{filename} does not exist on {revision}")
+            data = repo.files.get(filename) if unquote(revision) in ("main", repo.sha) else None
+            if data is None:
+                return self._hub_error(404, "EntryNotFound", f"{filename} does not exist on {revision}")
+            return self._send(200, data, "text/plain; charset=utf-8",
+                              {"ETag": f'"{git_blob_sha(data)}"', "X-Repo-Commit": repo.sha})
         data = repo.readme_at(unquote(revision))
         if data is None:
             return self._hub_error(404, "RevisionNotFound", f"Invalid rev id: {revision}")

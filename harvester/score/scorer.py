@@ -107,10 +107,16 @@ def _other_license(ctx: _Ctx, repo: RepoCard, src: str) -> tuple[LicenseResult, 
         r = ctx.n.normalize(link)
         if r.known:
             return r, _ev(src, link, r.rule, "license_link for license: other")
+        if repo.license_text:
+            r = ctx.n.identify_text(repo.license_text)
+            file_src = f"{src}/blob/main/{repo.license_file}"
+            if r.known:
+                return r, _ev(file_src, repo.license_file, r.rule, "licence file named by license_link")
+            return r, _ev(file_src, repo.license_file, None, "licence file named by license_link: not identified")
         tried.append(r)
     relative = link is not None and not link.lower().startswith(("http://", "https://"))
     raw = " ".join(filter(None, [name, f"<{repo.id}/{link}>" if relative else (f"<{link}>" if link else None)]))
-    note = "license: other; " + ("license_link is a file inside the repository, not read" if relative
+    note = "license: other; " + ("license_link is a file inside the repository, not found" if relative
                                  else "neither license_name nor license_link is identified")
     return replace(tried[0], input=raw), _ev(src, raw, None, note)
 
