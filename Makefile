@@ -20,6 +20,8 @@ run: install
 	$(BIN)/harvester crawl --db $(DB) --serve-fixtures fixtures
 	$(BIN)/harvester export --db $(DB) --format csv --out $(OUT)/taxonomy.csv
 	$(BIN)/harvester export --db $(DB) --format json --out $(OUT)/taxonomy.json
+	$(BIN)/harvester export --db $(DB) --format html --out $(OUT)/taxonomy.html
+	$(BIN)/harvester plot --db $(DB) --out $(OUT)/levels.png
 
 test: install
 	$(BIN)/python -m pytest -q

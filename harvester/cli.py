@@ -16,15 +16,43 @@ from harvester.crawl import EXIT_FATAL, EXIT_OK, Crawler, Selection, read_model_
 from harvester.fetch.github import PUBLIC_API, GithubSource
 from harvester.fetch.hub import PUBLIC_ENDPOINT, HubSource
 from harvester.levels import COMPONENTS
-from harvester.licenses.normalize import default_normalizer
-from harvester.licenses.rules import RulesError
-from harvester.score.knowledge import default_knowledge
+from harvester.licenses.normalize import Normalizer
+from harvester.licenses.rules import RULES_DIR, RulesError, load_rules
+from harvester.score.knowledge import load_knowledge
 from harvester.score.scorer import score
 from harvester.store.sqlite import Store, StoreError
 
 
 class UsageError(Exception):
     pass
+
+
+def _rules_dir(args: argparse.Namespace) -> Path:
+    return Path(args.rules or os.environ.get("HARVESTER_RULES") or RULES_DIR)
+
+
+def _scoring(args: argparse.Namespace) -> tuple[Normalizer, object]:
+    """Rules read fresh from disk: a reviewer's decision written a moment ago applies."""
+    d = _rules_dir(args)
+    return Normalizer(load_rules(d)), load_knowledge(d)
+
+
+def _write(out: str | None, text: str | bytes) -> None:
+    if out in (None, "-"):
+        if isinstance(text, bytes):
+            sys.stdout.buffer.write(text)
+        else:
+            sys.stdout.write(text)
+        return
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    if isinstance(text, bytes):
+        tmp.write_bytes(text)
+    else:
+        tmp.write_text(text, "utf-8")
+    tmp.replace(path)
+    print(f"wrote {path}")
 
 
 def _host(url: str) -> str:
@@ -68,8 +96,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     with _endpoints(args) as (hf, gh, tokens), Store(args.db) as store:
         hub = HubSource(hf, _token_for(hf, "HF_TOKEN", PUBLIC_ENDPOINT) if tokens else None)
         github = GithubSource(gh, _token_for(gh, "GITHUB_TOKEN", PUBLIC_API) if tokens else None)
+        n, k = _scoring(args)
         try:
-            crawler = Crawler(store, hub, github)
+            crawler = Crawler(store, hub, github, knowledge=k, normalizer=n)  # type: ignore[arg-type]
             run_id, code = crawler.run(sel, {"hf_endpoint": hf, "github_endpoint": gh})
         finally:
             github.close()
@@ -87,25 +116,63 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     with Store(args.db) as store:
         text = render(store, args.format, args.run)
-    if args.out in (None, "-"):
-        sys.stdout.write(text)
-    else:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(out.suffix + ".tmp")
-        tmp.write_text(text, "utf-8")
-        tmp.replace(out)
-        print(f"wrote {out} ({text.count(chr(10))} lines)")
+    _write(args.out, text)
+    return EXIT_OK
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from harvester.report import plot
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"--out {out}: the plot is written as .png or .svg")
+    with Store(args.db) as store:
+        run = store.run(args.run) if args.run else store.last_scored_run()
+        cells = store.cells(run.id)
+    _write(str(out), plot.render(cells, out.suffix[1:].lower(), f"Openness levels per component, run {run.id}"))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from harvester.report import diff
+
+    with Store(args.db) as store:
+        d = diff.compute(store, args.from_run, args.to_run)
+    _write(args.out, diff.render(d, args.format))
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from harvester.report import review
+
+    with Store(args.db) as store:
+        if args.action == "list":
+            _write(args.out, review.render(review.groups(store, args.run), args.format))
+        elif args.action == "show":
+            if not args.key:
+                raise UsageError("review show needs an evidence key (see `harvester review list`)")
+            g = review.find(store, args.key, args.run)
+            _write(args.out, json.dumps(g.to_dict(examples=None), indent=1, ensure_ascii=False) + "\n")
+        else:
+            if not args.key or not args.as_id:
+                raise UsageError("review resolve needs an evidence key and --as SPDX_OR_LICENSEREF")
+            try:
+                done = review.resolve(store, args.key, args.as_id, _rules_dir(args), args.answers, args.rationale,
+                                      args.run)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from exc
+            print(f"wrote a rule to {done['written']} ({done['models_affected']} models affected); "
+                  "run `harvester rescore` to apply it")
     return EXIT_OK
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
-    k, n = default_knowledge(), default_normalizer()
+    n, k = _scoring(args)
     with Store(args.db) as store:
         run = store.run(args.run) if args.run else store.last_scored_run()
         count = 0
         for h in store.harvests(run.id):
-            cells, review = score(h, k, n)
+            cells, review = score(h, k, n)  # type: ignore[arg-type]
             store.replace_cells(run.id, h.model_id, cells, review)
             count += 1
     print(f"rescored {count} models of run {run.id}")
@@ -148,7 +215,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_licenses(args: argparse.Namespace) -> int:
-    n = default_normalizer()
+    n, _ = _scoring(args)
     inputs = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     for raw in inputs:
         r = n.normalize(raw)
@@ -164,14 +231,8 @@ def cmd_licenses(args: argparse.Namespace) -> int:
 
 def cmd_licenses_docs(args: argparse.Namespace) -> int:
     from harvester.licenses.docs import render
-    from harvester.licenses.rules import load_rules
 
-    text = render(load_rules())
-    if args.out in (None, "-"):
-        sys.stdout.write(text)
-    else:
-        Path(args.out).write_text(text, "utf-8")
-        print(f"wrote {args.out}")
+    _write(args.out, render(load_rules(_rules_dir(args))))
     return EXIT_OK
 
 
@@ -198,6 +259,7 @@ def cmd_fixture_hub(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="harvester", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="log each model")
+    p.add_argument("--rules", metavar="DIR", help="rules folder (default: $HARVESTER_RULES, else the bundled rules/)")
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("crawl", help="harvest models into a store and score them")
@@ -214,10 +276,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="write the taxonomy table of a run")
     e.add_argument("--db", required=True)
-    e.add_argument("--format", choices=["csv", "json"], default="csv")
+    e.add_argument("--format", choices=["csv", "json", "md", "html"], default="csv")
     e.add_argument("--out", help="file to write (default: stdout)")
     e.add_argument("--run", type=int, help="run id (default: the last scored run)")
     e.set_defaults(fn=cmd_export)
+
+    pl = sub.add_parser("plot", help="bar chart of levels per component (PNG or SVG)")
+    pl.add_argument("--db", required=True)
+    pl.add_argument("--out", required=True)
+    pl.add_argument("--run", type=int)
+    pl.set_defaults(fn=cmd_plot)
+
+    d = sub.add_parser("diff", help="what changed between two runs (default: the last two)")
+    d.add_argument("--db", required=True)
+    d.add_argument("--from", dest="from_run", type=int)
+    d.add_argument("--to", dest="to_run", type=int)
+    d.add_argument("--format", choices=["text", "json", "md"], default="text")
+    d.add_argument("--out")
+    d.set_defaults(fn=cmd_diff)
+
+    rv = sub.add_parser("review", help="the queue of unknown licenses")
+    rv.add_argument("action", choices=["list", "show", "resolve"])
+    rv.add_argument("key", nargs="?", help="evidence key (show, resolve)")
+    rv.add_argument("--db", required=True)
+    rv.add_argument("--run", type=int)
+    rv.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    rv.add_argument("--out")
+    rv.add_argument("--as", dest="as_id", help="resolve: the SPDX id or LicenseRef- the evidence means")
+    rv.add_argument("--answers", help="resolve: five Y/N answers for a licence without a decision")
+    rv.add_argument("--rationale", help="resolve: one line on why")
+    rv.set_defaults(fn=cmd_review)
 
     r = sub.add_parser("rescore", help="recompute cells from stored evidence (no network)")
     r.add_argument("--db", required=True)
@@ -253,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--host", default="127.0.0.1")
     f.add_argument("--port", type=int, default=0)
     f.set_defaults(fn=cmd_fixture_hub)
+    for sp in (c, rv, r, ln, ld):  # also accepted after the subcommand
+        sp.add_argument("--rules", metavar="DIR", default=argparse.SUPPRESS, help="rules folder")
     return p
 
 
@@ -263,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with nullcontext():
             return int(args.fn(args))
-    except (UsageError, StoreError, RulesError) as exc:
+    except (UsageError, StoreError, RulesError, ValueError) as exc:
         print(f"harvester: {exc}", file=sys.stderr)
         return EXIT_FATAL
     except KeyboardInterrupt:

@@ -18,7 +18,7 @@ def test_listing_paginates_with_link_header(fixture_hub):
     assert first.status_code == 200 and len(first.json()) == 2
     assert 'rel="next"' in first.headers["link"] and "cursor=" in first.headers["link"]
     ids = [m.id for m in api.list_models()]
-    assert len(ids) == len(set(ids)) == 8
+    assert len(ids) == len(set(ids)) == 9
     # the client follows Link pages: a small page size still yields every model once
     paged = []
     url = f"{fixture_hub.url}/api/models?limit=3"

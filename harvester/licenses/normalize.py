@@ -7,6 +7,7 @@ Pure functions over a :class:`RuleSet`. Nothing is guessed: what no rule identif
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -41,6 +42,7 @@ class LicenseResult:
     rule: str | None
     reason: str | None = None
     hint: str | None = None
+    text_sha256: str | None = None  # for licence texts: the review queue's key
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -210,6 +212,13 @@ class Normalizer:
         words = _text_words(text)
         if not words.strip():
             return _unknown(_short(raw), "empty license text")
+        sha = text_fingerprint(text, words)
+        reviewed = self.rules.by_text.get(sha)
+        if reviewed is not None:
+            return replace(_known(_short(raw), reviewed, "reviewed license text"), text_sha256=sha)
+        return replace(self._identify_words(text, raw, words), text_sha256=sha)
+
+    def _identify_words(self, text: str, raw: str, words: str) -> LicenseResult:
         count = words.count(" ") + 1
         matched: list[LicenseRule] = []
         near: LicenseRule | None = None
@@ -240,6 +249,11 @@ class Normalizer:
         if _URLISH.match(stripped):
             return self.from_url(stripped, raw=_short(raw))
         return _unknown(_short(raw), "license text not identified", near.id if near else None)
+
+
+def text_fingerprint(text: str, words: str | None = None) -> str:
+    """sha256 of a licence text after case, punctuation and whitespace folding."""
+    return hashlib.sha256((words if words is not None else _text_words(text)).strip().encode()).hexdigest()
 
 
 def _short(raw: str, limit: int = 160) -> str:

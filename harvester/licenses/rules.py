@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,7 @@ class LicenseRule:
     text_none: tuple[str, ...] = ()
     max_words: int | None = None
     title: str | None = None
+    texts: tuple[str, ...] = ()  # sha256 of normalised licence texts a reviewer identified
 
     @property
     def points(self) -> int:
@@ -92,9 +93,12 @@ class RuleSet:
     by_tag: dict[str, LicenseRule] = field(default_factory=dict)
     by_alias: dict[str, LicenseRule] = field(default_factory=dict)
     by_url: dict[str, LicenseRule] = field(default_factory=dict)
+    by_text: dict[str, LicenseRule] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for rule in self.rules:
+            for sha in rule.texts:
+                self._put(self.by_text, sha.lower(), rule)
             for key in (rule.id, *rule.also):
                 self._put(self.by_id, key.lower(), rule)
             for tag in rule.hf:
@@ -147,6 +151,7 @@ def parse_rule(entry: Any, file: str) -> LicenseRule:
         text_all=_strs(text.get("all"), where), text_none=_strs(text.get("none"), where),
         max_words=int(text["max_words"]) if text.get("max_words") else None,
         title=str(text["title"]) if text.get("title") else None,
+        texts=_strs(entry.get("texts"), where),
     )
 
 
@@ -155,6 +160,7 @@ def load_rules(directory: Path | None = None) -> RuleSet:
     base = (directory or RULES_DIR) / "licenses"
     rules: list[LicenseRule] = []
     unflagged: dict[str, str] = {}
+    extra: list[tuple[dict[str, Any], str]] = []
     for path in sorted(base.glob("*.yaml")):
         try:
             data = yaml.safe_load(path.read_text("utf-8")) or []
@@ -165,8 +171,20 @@ def load_rules(directory: Path | None = None) -> RuleSet:
         for entry in data:
             if isinstance(entry, dict) and "tag" in entry and "id" not in entry:
                 unflagged[str(entry["tag"]).lower()] = str(entry.get("reason", ""))
+            elif isinstance(entry, dict) and "alias_of" in entry:
+                extra.append((entry, path.name))
             else:
                 rules.append(parse_rule(entry, path.name))
+    for entry, file in extra:  # reviewer decisions that add evidence to an existing licence
+        target = str(entry["alias_of"])
+        idx = next((i for i, r in enumerate(rules) if r.id.lower() == target.lower()), None)
+        if idx is None:
+            raise RulesError(f"{file}: alias_of {target!r} names no licence in rules/licenses")
+        where = f"{file}: alias_of {target}"
+        r = rules[idx]
+        rules[idx] = replace(r, aliases=r.aliases + _strs(entry.get("aliases"), where),
+                             urls=r.urls + _strs(entry.get("urls"), where),
+                             texts=r.texts + _strs(entry.get("texts"), where))
     return RuleSet(rules, unflagged)
 
 

@@ -1,21 +1,20 @@
-"""Exports of one run: CSV exactly as taxonomy.md §5, JSON with the full evidence."""
+"""Exports of one run: CSV exactly as taxonomy.md §5, JSON with the full evidence, Markdown, HTML."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from harvester.levels import COMPONENTS, UNKNOWN
 from harvester.store.sqlite import Run, Store
 
-
-def table(store: Store, run: Run) -> dict[str, dict[str, dict[str, Any]]]:
-    return store.cells(run.id)
+Cells = dict[str, dict[str, dict[str, Any]]]
 
 
-def to_csv(cells: dict[str, dict[str, dict[str, Any]]]) -> str:
+def to_csv(cells: Cells) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["model_id", *COMPONENTS])
@@ -25,7 +24,7 @@ def to_csv(cells: dict[str, dict[str, dict[str, Any]]]) -> str:
     return buf.getvalue()
 
 
-def to_json(cells: dict[str, dict[str, dict[str, Any]]], run: Run) -> str:
+def to_json(cells: Cells, run: Run) -> str:
     doc = {
         "run": {"id": run.id, "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status},
         "components": list(COMPONENTS),
@@ -35,12 +34,39 @@ def to_json(cells: dict[str, dict[str, dict[str, Any]]], run: Run) -> str:
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
 
-FORMATS = {"csv", "json"}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+
+
+def md_escape(text: str) -> str:
+    """Text that renders literally in a GitHub Markdown table cell: no markup, no raw HTML, no pipes."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace("\r", " ").replace("\n", " ")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def to_markdown(cells: Cells, run: Run) -> str:
+    head = ["model", *(c.replace("_", " ") for c in COMPONENTS)]
+    lines = [f"Openness taxonomy, run {run.id} ({run.status}, {run.finished_at or run.started_at}); "
+             f"{len(cells)} models.", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in sorted(cells):
+        levels = [md_escape(cells[m].get(c, {}).get("level", UNKNOWN)) for c in COMPONENTS]
+        lines.append("| " + " | ".join([md_escape(m), *levels]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = ("csv", "json", "md", "html")
 
 
 def render(store: Store, fmt: str, run_id: int | None = None) -> str:
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r} (choose from {', '.join(sorted(FORMATS))})")
+        raise ValueError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
     run = store.run(run_id) if run_id is not None else store.last_scored_run()
-    cells = table(store, run)
-    return to_csv(cells) if fmt == "csv" else to_json(cells, run)
+    cells = store.cells(run.id)
+    if fmt == "csv":
+        return to_csv(cells)
+    if fmt == "json":
+        return to_json(cells, run)
+    if fmt == "md":
+        return to_markdown(cells, run)
+    from harvester.report import html, plot
+
+    return html.render(cells, run, plot.render(cells, "png", f"Openness levels per component, run {run.id}"))

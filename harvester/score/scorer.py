@@ -6,7 +6,6 @@ unidentified license gives ``?`` plus a review item, several licenses give the s
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -39,10 +38,10 @@ def _ans(r: LicenseResult) -> dict[str, bool] | None:
 
 def _review(ctx: _Ctx, component: str, r: LicenseResult, source: str) -> None:
     raw = r.input
-    if raw.lower().startswith(("http://", "https://")):
+    if r.text_sha256:
+        key = "text:" + r.text_sha256
+    elif raw.lower().startswith(("http://", "https://")):
         key = "url:" + raw.strip()
-    elif len(raw) > 120 or "\n" in raw:
-        key = "text:" + hashlib.sha256(raw.encode()).hexdigest()[:16]
     else:
         key = "raw:" + " ".join(raw.lower().split())
     ctx.review.append(ReviewItem(component, key, raw, source, r.reason, r.hint))
@@ -115,10 +114,15 @@ def _other_license(ctx: _Ctx, repo: RepoCard, src: str) -> tuple[LicenseResult, 
             return r, _ev(file_src, repo.license_file, None, "licence file named by license_link: not identified")
         tried.append(r)
     relative = link is not None and not link.lower().startswith(("http://", "https://"))
-    raw = " ".join(filter(None, [name, f"<{repo.id}/{link}>" if relative else (f"<{link}>" if link else None)]))
-    note = "license: other; " + ("license_link is a file inside the repository, not found" if relative
-                                 else "neither license_name nor license_link is identified")
-    return replace(tried[0], input=raw), _ev(src, raw, None, note)
+    if relative and not name:
+        # a reviewer's decision on "<repo>/<path>" applies on the next rescore
+        r = ctx.n.normalize(f"{repo.id}/{link}")
+        if r.known:
+            return r, _ev(src, link, r.rule, "license_link for license: other (reviewed)")
+        tried = [replace(tried[0], input=f"{repo.id}/{link}")]
+    note = "license: other; " + (f"license_link {link!r} " if link else "") + (
+        "is a file inside the repository that was not found" if relative else "is not identified")
+    return tried[0], _ev(src, tried[0].input, None, note)
 
 
 def _github_license(ctx: _Ctx, repo: GithubRepoEvidence) -> tuple[LicenseResult, Evidence] | None:
