@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from harvester.crawl import EXIT_FATAL, EXIT_OK, Crawler, Selection, read_model_list
 from harvester.fetch.github import PUBLIC_API, GithubSource
 from harvester.fetch.hub import PUBLIC_ENDPOINT, HubSource
+from harvester.fetch.retry import RetryPolicy
 from harvester.levels import COMPONENTS
 from harvester.licenses.normalize import Normalizer
 from harvester.licenses.rules import RULES_DIR, RulesError, load_rules
@@ -94,8 +95,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     sel = Selection(models=models, authors=args.author or [], search=args.search, filters=args.filter or [],
                     limit=args.limit)
     with _endpoints(args) as (hf, gh, tokens), Store(args.db) as store:
-        hub = HubSource(hf, _token_for(hf, "HF_TOKEN", PUBLIC_ENDPOINT) if tokens else None)
-        github = GithubSource(gh, _token_for(gh, "GITHUB_TOKEN", PUBLIC_API) if tokens else None)
+        policy = RetryPolicy(attempts=args.retries, base=args.backoff, timeout=args.timeout)
+        hub = HubSource(hf, _token_for(hf, "HF_TOKEN", PUBLIC_ENDPOINT) if tokens else None, policy)
+        github = GithubSource(gh, _token_for(gh, "GITHUB_TOKEN", PUBLIC_API) if tokens else None, policy)
         n, k = _scoring(args)
         try:
             crawler = Crawler(store, hub, github, knowledge=k, normalizer=n)  # type: ignore[arg-type]
@@ -237,12 +239,13 @@ def cmd_licenses_docs(args: argparse.Namespace) -> int:
 
 
 def cmd_fixture_hub(args: argparse.Namespace) -> int:
-    from harvester.fixture_hub.server import serve
+    from harvester.fixture_hub.server import Faults, serve
 
     root = Path(args.root)
     if not root.is_dir():
         raise UsageError(f"--root {root}: not a folder")
-    with serve(root, args.host, args.port) as hub:
+    faults = Faults(args.fault_rate, args.seed, args.retry_after, args.stall_s)
+    with serve(root, args.host, args.port, faults) as hub:
         c = hub.corpus
         print(hub.url, flush=True)
         print(f"serving {len(c.models)} models, {len(c.datasets)} datasets, {len(c.github)} GitHub repos "
@@ -272,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--search")
     c.add_argument("--filter", action="append", help="Hub tag filter (repeatable)")
     c.add_argument("--limit", type=int)
+    c.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    c.add_argument("--retries", type=int, default=8, help="attempts per request for transient faults (default 8)")
+    c.add_argument("--backoff", type=float, default=0.5, help="first backoff in seconds, doubling (default 0.5)")
     c.set_defaults(fn=cmd_crawl)
 
     e = sub.add_parser("export", help="write the taxonomy table of a run")
@@ -340,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--root", required=True)
     f.add_argument("--host", default="127.0.0.1")
     f.add_argument("--port", type=int, default=0)
+    f.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that meet an injected fault")
+    f.add_argument("--seed", type=int, default=0, help="seed of the fault sequence")
+    f.add_argument("--retry-after", type=float, default=1.0, help="seconds in Retry-After of injected 429s")
+    f.add_argument("--stall-s", type=float, default=35.0, help="how long an injected stall lasts")
     f.set_defaults(fn=cmd_fixture_hub)
     for sp in (c, rv, r, ln, ld):  # also accepted after the subcommand
         sp.add_argument("--rules", metavar="DIR", default=argparse.SUPPRESS, help="rules folder")

@@ -10,7 +10,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -62,6 +62,8 @@ def read_model_list(lines: Iterable[str]) -> list[str]:
 class Crawler:
     def __init__(self, store: Store, hub: HubSource, github: GithubSource, *,
                  knowledge: Knowledge | None = None, normalizer: Normalizer | None = None) -> None:
+        hub.on_retry = lambda exc: self._retried("hub", exc)
+        github.on_retry = lambda exc: self._retried("github", exc)
         self.store = store
         self.hub = hub
         self.github = github
@@ -71,6 +73,14 @@ class Crawler:
         self._repos: dict[str, GithubRepoEvidence] = {}
         self._models: dict[str, RepoCard] = {}
         self.counts: Counter[str] = Counter()
+        self.problems: dict[str, list[str]] = {}  # model id -> card problems (partial parses)
+
+    def _retried(self, source: str, exc: BaseException) -> None:
+        self.counts[f"retries_{source}"] += 1
+        log.info("retrying %s after %s: %s", source, type(exc).__name__, exc)
+
+    def _problem(self, model_id: str, reason: str) -> None:
+        self.problems.setdefault(model_id, []).append(reason)
 
     # -- selection ------------------------------------------------------------------------------
     def select(self, sel: Selection) -> Iterator[tuple[str, dict[str, Any] | None]]:
@@ -113,6 +123,9 @@ class Crawler:
             repo.card_error = "README.md gated; license taken from the API's cardData"
             return repo
         card = parse_card(readme.data or b"")
+        if readme.truncated:
+            card = replace(card, error="; ".join(filter(None, [card.error, "card larger than the read limit: "
+                                                                             "only its beginning was read"])))
         repo.body, repo.links, repo.card_error = card.body, list(card.links), card.error
         if not card_data and card.metadata:
             repo.card_data = card.metadata
@@ -175,7 +188,11 @@ class Crawler:
 
     def _collect(self, repo: RepoCard, h: Harvest, depth: int) -> None:
         """Fetch what a model's card points to into the harvest: datasets, repos, base models."""
-        names = as_list(repo.card_data.get("datasets"))[:MAX_DATASETS_PER_MODEL] + repo.benchmark_names()
+        declared = as_list(repo.card_data.get("datasets"))
+        if len(declared) > MAX_DATASETS_PER_MODEL:
+            self._problem(h.model_id, f"{repo.id}: {len(declared)} datasets declared; the first "
+                                      f"{MAX_DATASETS_PER_MODEL} were read")
+        names = declared[:MAX_DATASETS_PER_MODEL] + repo.benchmark_names()
         for name in dict.fromkeys(names[: MAX_DATASETS_PER_MODEL * 2]):
             hub_id, alias = self.k.resolve_dataset(name)
             if hub_id and hub_id not in h.datasets:
@@ -203,6 +220,8 @@ class Crawler:
         model = self._hub_card(model_id, info)
         if model.status != "ok":
             raise HarvestFailure("model", model.reason or model.status)
+        if model.card_error:
+            self._problem(model_id, f"README.md: {model.card_error}")
         self._models[model_id] = model
         h = Harvest(model)
         self._collect(model, h, 0)
@@ -211,6 +230,10 @@ class Crawler:
     # -- the run --------------------------------------------------------------------------------
     def run(self, sel: Selection, params: dict[str, Any] | None = None) -> tuple[int, int]:
         """Crawl a selection into a new run. Returns (run id, exit code)."""
+        with self.store.crawl_lock():
+            return self._run(sel, params)
+
+    def _run(self, sel: Selection, params: dict[str, Any] | None) -> tuple[int, int]:
         run_id = self.store.begin_run({**sel.as_params(), **(params or {})})
         t0 = time.monotonic()
         ok = failed = 0
@@ -234,7 +257,8 @@ class Crawler:
             status = "partial" if failed else "ok"
         finally:
             summary = {"models_ok": ok, "models_failed": failed, "seconds": round(time.monotonic() - t0, 3),
-                       **dict(self.counts), "failures": self.store.failures(run_id)}
+                       **dict(self.counts), "failures": self.store.failures(run_id),
+                       "card_problems": [{"model_id": m, "reasons": r} for m, r in sorted(self.problems.items())]}
             self.store.finish_run(run_id, status, summary)
         return run_id, (EXIT_PARTIAL if failed else EXIT_OK)
 

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from huggingface_hub import HfApi, hf_hub_url
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
-from huggingface_hub.utils import get_session
+from huggingface_hub.hf_api import ModelInfo
+from huggingface_hub.utils import get_session, hf_raise_for_status
 
-from harvester.fetch.retry import call_with_retries, response_of
+from harvester.fetch.retry import BadResponse, RetryPolicy, call_with_retries, expect_json, response_of
 from harvester.ids import check_hub_id, check_revision
 
 PUBLIC_ENDPOINT = "https://huggingface.co"
+MAX_FILE_BYTES = 2_000_000
+"""Cards and licence files are read up to this size: a huge card costs bounded memory and time."""
+PAGE_SIZE = 1000
+_SAFE_FILE = re.compile(r"[A-Za-z0-9._-][A-Za-z0-9._/ -]{0,200}")
 
 
 class NotFound(Exception):
@@ -32,12 +37,13 @@ class Readme:
     data: bytes | None
     etag: str | None
     commit: str | None
+    truncated: bool = False
 
 
 def _info_dict(obj: Any) -> dict[str, Any]:
     """The API fields the scorer reads, from the client's ModelInfo/DatasetInfo."""
     card = getattr(obj, "card_data", None)
-    out: dict[str, Any] = {
+    return {
         "id": obj.id,
         "sha": getattr(obj, "sha", None),
         "author": getattr(obj, "author", None),
@@ -53,7 +59,6 @@ def _info_dict(obj: Any) -> dict[str, Any]:
         "siblings": [s.rfilename for s in (getattr(obj, "siblings", None) or [])],
         "cardData": card.to_dict() if card is not None else {},
     }
-    return out
 
 
 def _translate(exc: Exception, what: str) -> Exception:
@@ -70,31 +75,69 @@ def _translate(exc: Exception, what: str) -> Exception:
 class HubSource:
     """Model and dataset facts from the Hub. One instance per crawl; it holds no per-model state."""
 
-    def __init__(self, endpoint: str | None = None, token: str | None = None) -> None:
+    def __init__(self, endpoint: str | None = None, token: str | None = None,
+                 policy: RetryPolicy | None = None, on_retry: Callable[[BaseException], None] | None = None) -> None:
         self.endpoint = (endpoint or PUBLIC_ENDPOINT).rstrip("/")
-        self.token = token
+        self.token = token  # sent only to self.endpoint
+        self.policy = policy or RetryPolicy()
+        self.on_retry = on_retry
         self.api = HfApi(endpoint=self.endpoint, token=token or False)
 
-    def _call(self, fn: Any, what: str) -> Any:
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def _retry(self, fn: Callable[[], Any]) -> Any:
+        return call_with_retries(fn, self.policy, on_retry=self.on_retry)
+
+    def _call(self, fn: Callable[[], Any], what: str) -> Any:
         try:
-            return call_with_retries(fn)
+            return self._retry(fn)
         except (HfHubHTTPError, httpx.HTTPStatusError) as exc:
             raise _translate(exc, what) from exc
 
     def model_info(self, repo_id: str) -> dict[str, Any]:
         check_hub_id(repo_id)
-        return _info_dict(self._call(lambda: self.api.model_info(repo_id), f"model {repo_id}"))
+        t = self.policy.timeout
+        return _info_dict(self._call(lambda: self.api.model_info(repo_id, timeout=t), f"model {repo_id}"))
 
     def dataset_info(self, repo_id: str) -> dict[str, Any]:
         check_hub_id(repo_id)
-        return _info_dict(self._call(lambda: self.api.dataset_info(repo_id), f"dataset {repo_id}"))
+        t = self.policy.timeout
+        return _info_dict(self._call(lambda: self.api.dataset_info(repo_id, timeout=t), f"dataset {repo_id}"))
 
     def list_models(self, *, author: str | None = None, search: str | None = None,
                     filter: list[str] | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        """One listing request per page, with card data and sha: no per-model info call needed."""
-        for item in self.api.list_models(author=author, search=search, filter=filter, limit=limit,
-                                         full=True, cardData=True):
-            yield _info_dict(item)
+        """One listing request per page, with card data and sha: no per-model info call needed.
+
+        Pages are fetched with the client's session and parsed by its ``ModelInfo``; each page is
+        retried on its own, so a fault on page 40 does not restart the listing.
+        """
+        params: dict[str, Any] = {"full": "true", "cardData": "true", "limit": min(limit or PAGE_SIZE, PAGE_SIZE)}
+        if author:
+            params["author"] = author
+        if search:
+            params["search"] = search
+        if filter:
+            params["filter"] = filter
+        url: str | None = f"{self.endpoint}/api/models"
+        seen = 0
+        session = get_session()
+        while url:
+            def get(page_url: str = url, page_params: dict[str, Any] | None = params if seen == 0 else None,
+                    ) -> tuple[list[dict[str, Any]], str | None]:
+                resp = session.get(page_url, params=page_params, headers=self._headers(), timeout=self.policy.timeout)
+                hf_raise_for_status(resp)
+                items = expect_json(resp)
+                if not isinstance(items, list):
+                    raise BadResponse(f"{resp.request.url.path}: a listing page is not a JSON array")
+                return items, resp.links.get("next", {}).get("url")
+
+            items, url = self._call(get, "model listing")
+            for item in items:
+                yield _info_dict(ModelInfo(**item))
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
 
     def readme(self, repo_id: str, *, kind: str = "model", revision: str = "main",
                etag: str | None = None) -> Readme:
@@ -103,26 +146,40 @@ class HubSource:
 
     def file(self, repo_id: str, filename: str, *, kind: str = "model", revision: str = "main",
              etag: str | None = None) -> Readme:
-        """GET one file of a repository through ``resolve``."""
+        """GET one file of a repository through ``resolve``, reading at most ``MAX_FILE_BYTES``."""
         check_hub_id(repo_id)
         check_revision(revision)
-        if not re.fullmatch(r"[A-Za-z0-9._-][A-Za-z0-9._/ -]{0,200}", filename) or ".." in filename:
+        if not _SAFE_FILE.fullmatch(filename) or ".." in filename:
             raise NotFound(f"{kind} {repo_id}: unsafe file name {filename!r}")
         repo_type = None if kind == "model" else kind
         url = hf_hub_url(repo_id, filename, repo_type=repo_type, revision=revision, endpoint=self.endpoint)
-        headers = {"If-None-Match": etag} if etag else {}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        headers = {**self._headers(), **({"If-None-Match": etag} if etag else {})}
 
-        def get() -> httpx.Response:
-            resp = get_session().get(url, headers=headers, follow_redirects=True)
-            if resp.status_code >= 400:
-                resp.raise_for_status()
-            return resp
+        def get() -> Readme:
+            with get_session().stream("GET", url, headers=headers, follow_redirects=True,
+                                      timeout=self.policy.timeout) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    resp.raise_for_status()
+                if resp.status_code == 200 and "html" in resp.headers.get("content-type", ""):
+                    raise BadResponse(f"{filename}: an HTML page instead of the file")
+                chunks, size, truncated = [], 0, False
+                for chunk in resp.iter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size >= MAX_FILE_BYTES:
+                        truncated = True
+                        break
+                data = b"".join(chunks)[:MAX_FILE_BYTES]
+                length = resp.headers.get("content-length")
+                if not truncated and length and length.isdigit() and int(length) != len(data):
+                    raise BadResponse(f"{filename}: body cut short ({len(data)} of {length} bytes)")
+                return Readme(resp.status_code, data if resp.status_code == 200 else None,
+                              resp.headers.get("etag"), resp.headers.get("x-repo-commit"), truncated)
 
         what = f"{kind} {repo_id} {filename}"
         try:
-            resp = call_with_retries(get)
+            return self._retry(get)
         except httpx.HTTPStatusError as exc:
             code = exc.response.status_code
             if code in (401, 403) and exc.response.headers.get("x-error-code") == "GatedRepo":
@@ -130,8 +187,6 @@ class HubSource:
             if code in (401, 404):
                 raise NotFound(f"{what}: not found (HTTP {code})") from exc
             raise
-        return Readme(resp.status_code, resp.content if resp.status_code == 200 else None,
-                      resp.headers.get("etag"), resp.headers.get("x-repo-commit"))
 
     def model_url(self, repo_id: str) -> str:
         return f"{self.endpoint}/{repo_id}"

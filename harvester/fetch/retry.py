@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -20,8 +22,20 @@ def response_of(exc: BaseException) -> httpx.Response | None:
     return resp if isinstance(resp, httpx.Response) else None
 
 
+class BadResponse(Exception):
+    """A 200 whose body is not what the endpoint serves (an HTML error page, truncated JSON)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 8
+    base: float = 0.5  # seconds; backoff is random-exponential from here
+    cap: float = 30.0
+    timeout: float = 30.0  # per request
+
+
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, (httpx.TransportError, BadResponse, json.JSONDecodeError)):
         return True
     resp = response_of(exc)
     if resp is None:
@@ -69,11 +83,29 @@ class _Wait:
         return float(self.backoff(state))
 
 
-def call_with_retries(fn: Callable[[], T], *, attempts: int = 6, base: float = 0.5, cap: float = 30.0,
-                      sleep: Callable[[float], Any] = time.sleep) -> T:
-    """Run ``fn`` and retry transient failures with jittered exponential backoff."""
+def call_with_retries(fn: Callable[[], T], policy: RetryPolicy | None = None,
+                      sleep: Callable[[float], Any] = time.sleep,
+                      on_retry: Callable[[BaseException], None] | None = None) -> T:
+    """Run ``fn`` and retry transient failures with jittered exponential backoff (or as the server asks)."""
+    p = policy or RetryPolicy()
+
+    def before_sleep(state: RetryCallState) -> None:
+        if on_retry and state.outcome is not None and state.outcome.exception() is not None:
+            on_retry(state.outcome.exception())  # type: ignore[arg-type]
+
     retrying = Retrying(
-        retry=retry_if_exception(is_transient), stop=stop_after_attempt(attempts),
-        wait=_Wait(base, cap), sleep=sleep, reraise=True,
+        retry=retry_if_exception(is_transient), stop=stop_after_attempt(p.attempts),
+        wait=_Wait(p.base, p.cap), sleep=sleep, reraise=True, before_sleep=before_sleep,
     )
     return retrying(fn)
+
+
+def expect_json(resp: httpx.Response) -> Any:
+    """The JSON body of an API answer; an HTML page or a cut body is a transient fault, not data."""
+    ctype = resp.headers.get("content-type", "")
+    if "html" in ctype:
+        raise BadResponse(f"{resp.request.url.path}: HTML where JSON was expected (HTTP {resp.status_code})")
+    try:
+        return resp.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadResponse(f"{resp.request.url.path}: body is not valid JSON ({exc})") from exc

@@ -9,11 +9,15 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import random
 import socket
+import struct
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -48,14 +52,44 @@ def _bucket(path: str) -> str:
     return "other"
 
 
+FAULTS = ("429", "500", "502", "503", "reset", "stall", "truncated", "html200", "wrong_type")
+
+
+@dataclass
+class Faults:
+    """Deterministic fault injection: with a seed, the same request sequence meets the same faults."""
+
+    rate: float = 0.0
+    seed: int = 0
+    retry_after: float = 1.0  # seconds sent in Retry-After with a 429
+    stall_s: float = 35.0  # longer than the client's timeout
+    _rng: random.Random = field(init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError(f"fault rate must be between 0 and 1, got {self.rate}")
+        self._rng = random.Random(self.seed)
+
+    def draw(self) -> str | None:
+        if self.rate <= 0:
+            return None
+        with self._lock:
+            if self._rng.random() >= self.rate:
+                return None
+            return self._rng.choice(FAULTS)
+
+
 class FixtureHub(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, corpus: Corpus, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, corpus: Corpus, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None) -> None:
         super().__init__((host, port), _Handler)
         self.corpus = corpus
+        self.faults = faults or Faults()
         self.stats: Counter[str] = Counter()
+        self.auth_seen: dict[str, set[str]] = {}  # bucket -> Authorization values (for the token tests)
         self._lock = threading.Lock()
 
     @property
@@ -63,9 +97,13 @@ class FixtureHub(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
-    def count(self, bucket: str) -> None:
+    def count(self, bucket: str, auth: str | None = None, fault: str | None = None) -> None:
         with self._lock:
             self.stats[bucket] += 1
+            if fault:
+                self.stats[f"fault_{fault}"] += 1
+            if auth:
+                self.auth_seen.setdefault(bucket, set()).add(auth)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -83,9 +121,16 @@ class _Handler(BaseHTTPRequestHandler):
     # -- plumbing -------------------------------------------------------------------------------
     def _send(self, status: int, body: bytes = b"", ctype: str = "application/json",
               headers: dict[str, str] | None = None) -> None:
+        spoil, self._spoil = self._spoil, None
+        length = len(body)
+        if spoil == "truncated" and status == 200 and len(body) > 1:
+            body = body[: len(body) // 2]  # announced length stays: the client sees a cut body
+            self.close_connection = True
+        elif spoil == "wrong_type" and status == 200:
+            ctype = "text/html; charset=utf-8" if "json" in ctype else "application/octet-stream"
         self.send_response(status)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
@@ -105,9 +150,36 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = unquote(parts.path)
         query = parse_qs(parts.query, keep_blank_values=True)
-        self.server.count(_bucket(path))
+        fault = None if path == "/_stats" else self.server.faults.draw()
+        self.server.count(_bucket(path), self.headers.get("Authorization"), fault)
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            if fault and self._fault(fault):
+                return
             self._route(path, query)
+
+    def _fault(self, kind: str) -> bool:
+        """Answer with an injected fault; False lets the request through to be spoiled on the way out."""
+        f = self.server.faults
+        if kind == "429":
+            self._json(429, {"error": "rate limited"}, {"Retry-After": f"{f.retry_after:g}",
+                                                        "RateLimit": f'"api";r=0;t={f.retry_after:g}'})
+        elif kind in ("500", "502", "503"):
+            self._json(int(kind), {"error": "server error"})
+        elif kind == "reset":
+            self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+        elif kind == "stall":
+            time.sleep(f.stall_s)
+            self.close_connection = True
+        elif kind == "html200":
+            self._send(200, b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
+        else:
+            self._spoil = kind
+            return False
+        return True
+
+    _spoil: str | None = None
 
     # -- routing --------------------------------------------------------------------------------
     def _route(self, path: str, query: dict[str, list[str]]) -> None:
@@ -281,9 +353,9 @@ def _truthy(values: list[str] | None) -> bool:
 
 
 @contextmanager
-def serve(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[FixtureHub]:
+def serve(root: Path, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None) -> Iterator[FixtureHub]:
     """Run a fixture hub in a background thread for the duration of the block."""
-    hub = FixtureHub(Corpus(Path(root)), host, port)
+    hub = FixtureHub(Corpus(Path(root)), host, port, faults)
     thread = threading.Thread(target=hub.serve_forever, name="fixture-hub", daemon=True)
     thread.start()
     try:

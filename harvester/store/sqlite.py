@@ -128,8 +128,26 @@ class Store:
             self.db.execute("COMMIT")
 
     # -- runs -----------------------------------------------------------------------------------
+    @contextmanager
+    def crawl_lock(self) -> Iterator[None]:
+        """One crawl per store at a time. The OS drops the lock when the process dies, even on SIGKILL."""
+        import fcntl
+
+        path = Path(self.path + ".lock")
+        with path.open("a+") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                raise StoreError(f"{self.path}: another crawl is running on this store ({path} is locked)") from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
     def begin_run(self, params: dict[str, Any]) -> int:
+        """A new run; runs left 'running' by a killed crawl are marked 'interrupted' (we hold the lock)."""
         with self.tx():
+            self.db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
             cur = self.db.execute("INSERT INTO runs (started_at, status, params) VALUES (?, 'running', ?)",
                                   (_now(), json.dumps(params, sort_keys=True)))
         return int(cur.lastrowid or 0)
