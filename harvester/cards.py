@@ -164,6 +164,23 @@ def github_repos(links: tuple[str, ...] | list[str]) -> list[str]:
     return list(out)
 
 
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "license": (str, list), "licenses": (str, list), "license_name": (str,), "license_link": (str,),
+    "datasets": (str, list), "base_model": (str, list), "base_model_relation": (str,), "tags": (str, list),
+    "library_name": (str,), "pipeline_tag": (str,), "model-index": (list,),
+}
+
+
+def field_problems(metadata: dict[str, Any]) -> list[str]:
+    """Fields whose type is not what the Hub's card schema allows (``license: 123``, ``datasets: {}``)."""
+    out = []
+    for key, types in _FIELD_TYPES.items():
+        if key in metadata and metadata[key] is not None and not isinstance(metadata[key], types):
+            want = " or ".join("a list" if t is list else "a string" for t in types)
+            out.append(f"{key} is {type(metadata[key]).__name__}, expected {want}")
+    return out
+
+
 def as_list(value: Any) -> list[str]:
     """Card fields that may be a string, a list, or junk (``datasets: 123``): a list of strings."""
     if value is None or value is False:

@@ -244,7 +244,7 @@ def cmd_fixture_hub(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if not root.is_dir():
         raise UsageError(f"--root {root}: not a folder")
-    faults = Faults(args.fault_rate, args.seed, args.retry_after, args.stall_s)
+    faults = Faults(args.fault_rate, args.seed, args.retry_after, args.stall_s, args.latency_ms / 1000)
     with serve(root, args.host, args.port, faults) as hub:
         c = hub.corpus
         print(hub.url, flush=True)
@@ -350,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int, default=0, help="seed of the fault sequence")
     f.add_argument("--retry-after", type=float, default=1.0, help="seconds in Retry-After of injected 429s")
     f.add_argument("--stall-s", type=float, default=35.0, help="how long an injected stall lasts")
+    f.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every answer")
     f.set_defaults(fn=cmd_fixture_hub)
     for sp in (c, rv, r, ln, ld):  # also accepted after the subcommand
         sp.add_argument("--rules", metavar="DIR", default=argparse.SUPPRESS, help="rules folder")

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from huggingface_hub.errors import HfHubHTTPError
 
-from harvester.cards import as_list, decode, github_repos, parse_card
+from harvester.cards import as_list, decode, field_problems, github_repos, parse_card
 from harvester.fetch.github import GithubSource
 from harvester.fetch.hub import Gated, HubSource, NotFound
 from harvester.harvest import GithubRepoEvidence, Harvest, RepoCard
@@ -109,6 +109,8 @@ class Crawler:
         except Gated as exc:
             return RepoCard(repo_id, status="gated", reason=str(exc), url=url)
         card_data = dict(info.get("cardData") or {})
+        if info.get("client_error"):
+            self._problem(repo_id, str(info["client_error"]))
         repo = RepoCard(repo_id, sha=info.get("sha"), url=url,
                         info={k: v for k, v in info.items() if k != "cardData"},
                         card_data=card_data, card_source="api" if card_data else None)
@@ -222,6 +224,8 @@ class Crawler:
             raise HarvestFailure("model", model.reason or model.status)
         if model.card_error:
             self._problem(model_id, f"README.md: {model.card_error}")
+        for problem in field_problems(model.card_data):
+            self._problem(model_id, f"README.md front matter: {problem}")
         self._models[model_id] = model
         h = Harvest(model)
         self._collect(model, h, 0)
@@ -254,6 +258,10 @@ class Crawler:
                     failed += 1
                     self.store.record_failure(run_id, model_id, "fetch", f"{type(exc).__name__}: {exc}")
                     log.warning("failed %s: %s", model_id, exc)
+                except Exception as exc:  # a crawl survives any single model's failure
+                    failed += 1
+                    self.store.record_failure(run_id, model_id, "internal", f"{type(exc).__name__}: {exc}")
+                    log.exception("internal error on %s", model_id)
             status = "partial" if failed else "ok"
         finally:
             summary = {"models_ok": ok, "models_failed": failed, "seconds": round(time.monotonic() - t0, 3),

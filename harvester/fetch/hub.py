@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from huggingface_hub import HfApi, hf_hub_url
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
-from huggingface_hub.hf_api import ModelInfo
+from huggingface_hub.hf_api import DatasetInfo, ModelInfo
 from huggingface_hub.utils import get_session, hf_raise_for_status
 
 from harvester.fetch.retry import BadResponse, RetryPolicy, call_with_retries, expect_json, response_of
@@ -61,6 +61,23 @@ def _info_dict(obj: Any) -> dict[str, Any]:
     }
 
 
+def _safe_info(item: dict[str, Any], cls: type = ModelInfo) -> dict[str, Any]:
+    """Parse an API item with the client's class; card data the client chokes on is kept raw.
+
+    ``huggingface_hub`` raises on some malformed front matter (``tags: 5``); one such card must not
+    stop a listing of thousands, so the item is parsed without it and the raw value is kept.
+    """
+    try:
+        return _info_dict(cls(**item))
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        rest = {k: v for k, v in item.items() if k not in ("cardData", "card_data")}
+        info = _info_dict(cls(**rest))
+        raw = item.get("cardData")
+        info["cardData"] = raw if isinstance(raw, dict) else {}
+        info["client_error"] = f"huggingface_hub could not parse cardData: {type(exc).__name__}: {exc}"
+        return info
+
+
 def _translate(exc: Exception, what: str) -> Exception:
     if isinstance(exc, GatedRepoError):
         return Gated(f"{what}: gated, no access with this token")
@@ -96,14 +113,31 @@ class HubSource:
             raise _translate(exc, what) from exc
 
     def model_info(self, repo_id: str) -> dict[str, Any]:
-        check_hub_id(repo_id)
-        t = self.policy.timeout
-        return _info_dict(self._call(lambda: self.api.model_info(repo_id, timeout=t), f"model {repo_id}"))
+        return self._repo_info("model", repo_id)
 
     def dataset_info(self, repo_id: str) -> dict[str, Any]:
+        return self._repo_info("dataset", repo_id)
+
+    def _repo_info(self, kind: str, repo_id: str) -> dict[str, Any]:
         check_hub_id(repo_id)
         t = self.policy.timeout
-        return _info_dict(self._call(lambda: self.api.dataset_info(repo_id, timeout=t), f"dataset {repo_id}"))
+        fn = self.api.model_info if kind == "model" else self.api.dataset_info
+        what = f"{kind} {repo_id}"
+        try:
+            return _info_dict(self._call(lambda: fn(repo_id, timeout=t), what))
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            if isinstance(exc, BadResponse):
+                raise
+            # the client could not parse this repo's metadata: read the same JSON and parse it leniently
+            url = f"{self.endpoint}/api/{kind}s/{repo_id}"
+
+            def get() -> Any:
+                resp = get_session().get(url, headers=self._headers(), timeout=t)
+                hf_raise_for_status(resp)
+                return expect_json(resp)
+
+            item = self._call(get, what)
+            return _safe_info(item, ModelInfo if kind == "model" else DatasetInfo)
 
     def list_models(self, *, author: str | None = None, search: str | None = None,
                     filter: list[str] | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
@@ -134,7 +168,7 @@ class HubSource:
 
             items, url = self._call(get, "model listing")
             for item in items:
-                yield _info_dict(ModelInfo(**item))
+                yield _safe_info(item)
                 seen += 1
                 if limit is not None and seen >= limit:
                     return

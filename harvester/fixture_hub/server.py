@@ -14,7 +14,7 @@ import socket
 import struct
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,6 +63,7 @@ class Faults:
     seed: int = 0
     retry_after: float = 1.0  # seconds sent in Retry-After with a 429
     stall_s: float = 35.0  # longer than the client's timeout
+    latency_s: float = 0.0  # added to every answer
     _rng: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -90,6 +91,7 @@ class FixtureHub(ThreadingHTTPServer):
         self.faults = faults or Faults()
         self.stats: Counter[str] = Counter()
         self.auth_seen: dict[str, set[str]] = {}  # bucket -> Authorization values (for the token tests)
+        self.paths: deque[str] = deque(maxlen=100_000)  # request paths, newest last (for the security tests)
         self._lock = threading.Lock()
 
     @property
@@ -104,6 +106,9 @@ class FixtureHub(ThreadingHTTPServer):
                 self.stats[f"fault_{fault}"] += 1
             if auth:
                 self.auth_seen.setdefault(bucket, set()).add(auth)
+
+    def log_path(self, path: str) -> None:
+        self.paths.append(path)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -152,6 +157,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(parts.query, keep_blank_values=True)
         fault = None if path == "/_stats" else self.server.faults.draw()
         self.server.count(_bucket(path), self.headers.get("Authorization"), fault)
+        self.server.log_path(self.path)
+        if self.server.faults.latency_s and path != "/_stats":
+            time.sleep(self.server.faults.latency_s)
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             if fault and self._fault(fault):
                 return
