@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from harvester.crawl import EXIT_FATAL, EXIT_OK, Crawler, Selection, read_model_list
 from harvester.fetch.github import PUBLIC_API, GithubSource
 from harvester.fetch.hub import PUBLIC_ENDPOINT, HubSource
+from harvester.fetch.limits import ANONYMOUS, WITH_TOKENS, RateLimiter, parse_rates
 from harvester.fetch.retry import RetryPolicy
 from harvester.levels import COMPONENTS
 from harvester.licenses.normalize import Normalizer
@@ -93,17 +94,28 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             raise UsageError(f"--models {args.models}: {exc.strerror or exc}") from exc
         models = read_model_list(lines)
     sel = Selection(models=models, authors=args.author or [], search=args.search, filters=args.filter or [],
-                    limit=args.limit)
+                    limit=args.limit, since=args.since)
+    if args.since and args.since != "last":
+        from harvester.crawl import parse_since
+
+        parse_since(args.since)  # a bad date is a usage error before anything runs
     with _endpoints(args) as (hf, gh, tokens), Store(args.db) as store:
         policy = RetryPolicy(attempts=args.retries, base=args.backoff, timeout=args.timeout)
         hub = HubSource(hf, _token_for(hf, "HF_TOKEN", PUBLIC_ENDPOINT) if tokens else None, policy)
         github = GithubSource(gh, _token_for(gh, "GITHUB_TOKEN", PUBLIC_API) if tokens else None, policy)
         n, k = _scoring(args)
+        public = _host(hf) == _host(PUBLIC_ENDPOINT) or _host(gh) == _host(PUBLIC_API)
+        defaults = (WITH_TOKENS if (hub.token or github.token) else ANONYMOUS) if public else {}
+        limiter = RateLimiter(parse_rates(args.rate, defaults))
+        progress = _progress_line if sys.stderr.isatty() and not args.verbose else None
         try:
-            crawler = Crawler(store, hub, github, knowledge=k, normalizer=n)  # type: ignore[arg-type]
+            crawler = Crawler(store, hub, github, knowledge=k, normalizer=n,  # type: ignore[arg-type]
+                              workers=args.workers, limiter=limiter, progress=progress)
             run_id, code = crawler.run(sel, {"hf_endpoint": hf, "github_endpoint": gh})
         finally:
             github.close()
+        if progress:
+            print(file=sys.stderr)
         run = store.run(run_id)
         summary = run.summary or {}
         print(f"run {run_id}: {summary.get('models_ok', 0)} models harvested, "
@@ -111,6 +123,22 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         for f in summary.get("failures", [])[:20]:
             print(f"  failed {f['model_id']}: {f['reason']}", file=sys.stderr)
         return code
+
+
+def _progress_line(models: int, requests: int, retries: int) -> None:
+    print(f"\r{models} models · {requests} requests · {retries} retries", end="", file=sys.stderr, flush=True)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line for cron and CI logs; never carries request headers (tokens)."""
+
+    FIELDS = ("event", "model", "reason", "run", "status", "summary")
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, object] = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
+                                  "logger": record.name, "message": record.getMessage()}
+        doc.update({k: getattr(record, k) for k in self.FIELDS if hasattr(record, k)})
+        return json.dumps(doc, ensure_ascii=False, default=str)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -275,6 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--search")
     c.add_argument("--filter", action="append", help="Hub tag filter (repeatable)")
     c.add_argument("--limit", type=int)
+    c.add_argument("--since", help="'last' (the previous run's watermark) or a date: only new and changed models")
+    c.add_argument("--workers", type=int, default=8, help="concurrent model harvests (default 8)")
+    c.add_argument("--rate", action="append", metavar="BUCKET=R",
+                   help="requests per second for hub_api, hub_files, github_rest, github_graphql (repeatable; "
+                        "defaults: the documented limits on the public hosts, none elsewhere)")
     c.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
     c.add_argument("--retries", type=int, default=8, help="attempts per request for transient faults (default 8)")
     c.add_argument("--backoff", type=float, default=0.5, help="first backoff in seconds, doubling (default 0.5)")
@@ -359,8 +392,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    if sys.stderr.isatty():
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        level = logging.INFO if args.verbose else logging.WARNING
+    else:
+        handler.setFormatter(JsonLogFormatter())  # cron: one JSON line per event
+        level = logging.INFO
+    root = logging.getLogger("harvester")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     try:
         with nullcontext():
             return int(args.fn(args))

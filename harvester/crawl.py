@@ -1,15 +1,21 @@
 """The crawl: select models, harvest each (card, datasets, repositories, base models), score, store.
 
 Every model is committed in its own transaction; a model that fails is recorded with its reason and
-the crawl goes on. Datasets, repositories and base models are fetched once per run and shared.
+the crawl goes on. Models are harvested by a bounded pool of workers; datasets, repositories and
+base models are fetched once per run and shared; a model whose ``sha`` did not change since its last
+harvest costs no request at all (its evidence and cells are carried into the new run).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
+import threading
 import time
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,9 +25,11 @@ from huggingface_hub.errors import HfHubHTTPError
 from harvester.cards import as_list, decode, field_problems, github_repos, parse_card
 from harvester.fetch.github import GithubSource
 from harvester.fetch.hub import Gated, HubSource, NotFound
+from harvester.fetch.limits import RateLimiter
 from harvester.harvest import GithubRepoEvidence, Harvest, RepoCard
 from harvester.ids import InvalidId, check_github_id, check_hub_id, is_hub_id
 from harvester.licenses.normalize import Normalizer, default_normalizer
+from harvester.score.cells import Cell, ReviewItem
 from harvester.score.knowledge import Knowledge, default_knowledge
 from harvester.score.scorer import score
 from harvester.store.sqlite import Store
@@ -32,6 +40,8 @@ MAX_DATASETS_PER_MODEL = 50
 MAX_REPOS_PER_MODEL = 10
 MAX_BASE_DEPTH = 3
 MAX_LICENSE_CHARS = 512_000
+MODEL_CACHE = 20_000  # harvested model cards kept for reuse as base models (without their prose)
+COPY_BATCH = 500
 
 EXIT_OK, EXIT_FATAL, EXIT_PARTIAL = 0, 1, 3
 
@@ -43,10 +53,11 @@ class Selection:
     search: str | None = None
     filters: list[str] = field(default_factory=list)
     limit: int | None = None
+    since: str | None = None  # "last" or an ISO date: only models created or modified after it
 
     def as_params(self) -> dict[str, Any]:
         return {"models": len(self.models) if self.models is not None else None, "authors": self.authors,
-                "search": self.search, "filters": self.filters, "limit": self.limit}
+                "search": self.search, "filters": self.filters, "limit": self.limit, "since": self.since}
 
 
 def read_model_list(lines: Iterable[str]) -> list[str]:
@@ -59,43 +70,120 @@ def read_model_list(lines: Iterable[str]) -> list[str]:
     return list(out)
 
 
+def parse_since(value: str) -> dt.datetime:
+    try:
+        d = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"--since {value!r}: expected 'last' or an ISO date such as 2026-11-01") from exc
+    return d if d.tzinfo else d.replace(tzinfo=dt.UTC)
+
+
+class HarvestFailure(Exception):
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(f"{stage}: {reason}")
+        self.stage, self.reason = stage, reason
+
+
+class _Once:
+    """Each key computed once per run, by whichever worker asks first; the others wait for it."""
+
+    def __init__(self, maxsize: int | None = None) -> None:
+        self.items: OrderedDict[str, Future[Any]] = OrderedDict()
+        self.lock = threading.Lock()
+        self.maxsize = maxsize
+
+    def get(self, key: str, fn: Callable[[], Any]) -> Any:
+        with self.lock:
+            fut = self.items.get(key)
+            owner = fut is None
+            if fut is None:
+                fut = Future()
+                self.items[key] = fut
+                if self.maxsize and len(self.items) > self.maxsize:
+                    old = next(iter(self.items))
+                    if self.items[old].done():
+                        del self.items[old]
+            else:
+                self.items.move_to_end(key)
+        if owner:
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:
+                fut.set_exception(exc)
+        return fut.result()
+
+    def put(self, key: str, value: Any) -> None:
+        fut: Future[Any] = Future()
+        fut.set_result(value)
+        with self.lock:
+            self.items.setdefault(key, fut)
+
+
 class Crawler:
     def __init__(self, store: Store, hub: HubSource, github: GithubSource, *,
-                 knowledge: Knowledge | None = None, normalizer: Normalizer | None = None) -> None:
-        hub.on_retry = lambda exc: self._retried("hub", exc)
-        github.on_retry = lambda exc: self._retried("github", exc)
+                 knowledge: Knowledge | None = None, normalizer: Normalizer | None = None,
+                 workers: int = 8, limiter: RateLimiter | None = None,
+                 progress: Callable[[int, int, int], None] | None = None) -> None:
         self.store = store
         self.hub = hub
         self.github = github
         self.k = knowledge or default_knowledge()
         self.n = normalizer or default_normalizer()
-        self._datasets: dict[str, RepoCard] = {}
-        self._repos: dict[str, GithubRepoEvidence] = {}
-        self._models: dict[str, RepoCard] = {}
+        self.workers = max(1, workers)
+        self.limiter = limiter or RateLimiter({})
+        self.progress = progress
+        hub.on_retry = lambda exc: self._retried("hub", exc)
+        github.on_retry = lambda exc: self._retried("github", exc)
+        hub.on_request = github.on_request = self._request
+        self._datasets = _Once()
+        self._repos = _Once()
+        self._models = _Once(MODEL_CACHE)
+        self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+        self.requests: Counter[str] = Counter()
         self.problems: dict[str, list[str]] = {}  # model id -> card problems (partial parses)
+        self._cache_updates: list[tuple[str, str, bytes]] = []
+
+    # -- bookkeeping (any thread) -----------------------------------------------------------------
+    def _request(self, bucket: str) -> None:
+        self.limiter.acquire(bucket)
+        with self._lock:
+            self.requests[bucket] += 1
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[key] += n
 
     def _retried(self, source: str, exc: BaseException) -> None:
-        self.counts[f"retries_{source}"] += 1
+        self._count(f"retries_{source}")
         log.info("retrying %s after %s: %s", source, type(exc).__name__, exc)
 
     def _problem(self, model_id: str, reason: str) -> None:
-        self.problems.setdefault(model_id, []).append(reason)
+        with self._lock:
+            self.problems.setdefault(model_id, []).append(reason)
 
     # -- selection ------------------------------------------------------------------------------
-    def select(self, sel: Selection) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """(model id, listing info or None) pairs; listing info saves one API call per model."""
+    def select(self, sel: Selection, watermark: dt.datetime | None) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        """(model id, listing info or None) pairs; listing info saves one API call per model.
+
+        With a watermark the listing is read newest-modified first and stops at the first model
+        not modified since: an unchanged hub costs one listing page.
+        """
         if sel.models is not None:
-            for mid in sel.models[: sel.limit] if sel.limit else sel.models:
-                yield mid, None
+            yield from ((m, None) for m in (sel.models[: sel.limit] if sel.limit else sel.models))
             return
         authors: list[str | None] = list(sel.authors) or [None]
         for author in authors:
-            for info in self.hub.list_models(author=author, search=sel.search, filter=sel.filters or None,
-                                             limit=sel.limit):
+            listing = self.hub.list_models(author=author, search=sel.search, filter=sel.filters or None,
+                                           limit=sel.limit, sort="lastModified" if watermark else None)
+            for info in listing:
+                if watermark is not None:
+                    changed = max(_when(info.get("lastModified")), _when(info.get("createdAt")))
+                    if changed <= watermark:
+                        break
                 yield info["id"], info
 
-    # -- harvesting -----------------------------------------------------------------------------
+    # -- harvesting (worker threads) --------------------------------------------------------------
     def _hub_card(self, repo_id: str, info: dict[str, Any] | None = None, kind: str = "model") -> RepoCard:
         url = self.hub.model_url(repo_id) if kind == "model" else self.hub.dataset_url(repo_id)
         try:
@@ -112,19 +200,29 @@ class Crawler:
         if info.get("client_error"):
             self._problem(repo_id, str(info["client_error"]))
         repo = RepoCard(repo_id, sha=info.get("sha"), url=url,
-                        info={k: v for k, v in info.items() if k != "cardData"},
+                        info={k: v for k, v in info.items() if k not in ("cardData", "client_error")},
                         card_data=card_data, card_source="api" if card_data else None)
         if kind != "model":
             return repo  # dataset facts come from the API's cardData: one request per dataset
+        key = f"hf:model:{repo_id}:README.md"
+        cached = self.store.cache_get(key)
         try:
-            readme = self.hub.readme(repo_id, kind=kind)
+            readme = self.hub.readme(repo_id, etag=cached[0] if cached else None)
         except NotFound:
             repo.card_error = "README.md not found"
             return repo
         except Gated:
             repo.card_error = "README.md gated; license taken from the API's cardData"
             return repo
-        card = parse_card(readme.data or b"")
+        if readme.status == 304 and cached:
+            data: bytes = cached[1]
+            self._count("cards_not_modified")
+        else:
+            data = readme.data or b""
+            if readme.etag and not readme.truncated:
+                with self._lock:
+                    self._cache_updates.append((key, readme.etag, data))
+        card = parse_card(data)
         if readme.truncated:
             card = replace(card, error="; ".join(filter(None, [card.error, "card larger than the read limit: "
                                                                              "only its beginning was read"])))
@@ -153,40 +251,59 @@ class Crawler:
         repo.license_text = decode(found.data or b"")[:MAX_LICENSE_CHARS]
 
     def _dataset(self, hub_id: str, requested_as: str) -> RepoCard:
-        if hub_id not in self._datasets:
+        def fetch() -> RepoCard:
+            self._count("datasets_fetched")
             ds = self._hub_card(hub_id, kind="dataset")
             ds.requested_as = requested_as
-            self._datasets[hub_id] = ds
-            self.counts["datasets_fetched"] += 1
-        return self._datasets[hub_id]
+            return ds
+
+        return self._datasets.get(hub_id, fetch)
 
     def _github(self, full_name: str) -> GithubRepoEvidence:
-        key = full_name.lower()
-        if key in self._repos:
-            return self._repos[key]
+        return self._repos.get(full_name.lower(), lambda: self._fetch_github(full_name))
+
+    def _fetch_github(self, full_name: str) -> GithubRepoEvidence:
+        self._count("repos_fetched")
         ev = GithubRepoEvidence(full_name, url=f"https://github.com/{full_name}")
+        key = f"gh:{full_name.lower()}:license"
         try:
             check_github_id(full_name)
-            found = self.github.license(full_name)
-            if found is None:
+            cached = self.store.cache_get(key)
+            ans = self.github.license(full_name, etag=cached[0] if cached else None)
+            if ans.status == 304 and cached:
+                self._count("github_not_modified")
+                body = json.loads(cached[1])
+                ev.license_path, ev.license_text, ev.spdx_id = body["path"], body["text"], body["spdx_id"]
+            elif ans.path is None:
                 meta = self.github.repo(full_name)
                 if meta is None:
                     ev.status, ev.reason = "not_found", "GitHub answered 404"
                 else:
                     lic = meta.get("license") or {}
                     ev.spdx_id = lic.get("spdx_id")
-                    ev.moved_to = meta.get("full_name") if meta.get("full_name", full_name).lower() != key else None
+                    moved = meta.get("full_name")
+                    ev.moved_to = moved if isinstance(moved, str) and moved.lower() != full_name.lower() else None
             else:
-                path, text, lic = found
-                ev.license_path, ev.license_text = path, text
-                ev.spdx_id = (lic or {}).get("spdx_id")
+                ev.license_path, ev.license_text = ans.path, ans.text
+                ev.spdx_id = (ans.license or {}).get("spdx_id")
+                if ans.etag:
+                    body = json.dumps({"path": ev.license_path, "text": ev.license_text, "spdx_id": ev.spdx_id})
+                    with self._lock:
+                        self._cache_updates.append((key, ans.etag, body.encode()))
         except InvalidId as exc:
             ev.status, ev.reason = "invalid", str(exc)
         except httpx.HTTPError as exc:
             ev.status, ev.reason = "error", f"{type(exc).__name__}: {exc}"
-        self._repos[key] = ev
-        self.counts["repos_fetched"] += 1
         return ev
+
+    def _model(self, model_id: str, info: dict[str, Any] | None = None) -> RepoCard:
+        """A model card, fetched once per run whether it is crawled itself or needed as a base."""
+        def fetch() -> RepoCard:
+            if info is None:
+                self._count("base_models_fetched")
+            return self._hub_card(model_id, info)
+
+        return self._models.get(model_id, fetch)
 
     def _collect(self, repo: RepoCard, h: Harvest, depth: int) -> None:
         """Fetch what a model's card points to into the harvest: datasets, repos, base models."""
@@ -196,7 +313,7 @@ class Crawler:
                                       f"{MAX_DATASETS_PER_MODEL} were read")
         names = declared[:MAX_DATASETS_PER_MODEL] + repo.benchmark_names()
         for name in dict.fromkeys(names[: MAX_DATASETS_PER_MODEL * 2]):
-            hub_id, alias = self.k.resolve_dataset(name)
+            hub_id, _alias = self.k.resolve_dataset(name)
             if hub_id and hub_id not in h.datasets:
                 h.datasets[hub_id] = self._dataset(hub_id, name)
         wanted = github_repos(repo.links)[:MAX_REPOS_PER_MODEL]
@@ -211,67 +328,149 @@ class Crawler:
         for base in repo.lineage()[1]:
             if base in h.bases or not is_hub_id(base):
                 continue
-            if base not in self._models:
-                self._models[base] = self._hub_card(base)
-                self.counts["base_models_fetched"] += 1
-            h.bases[base] = self._models[base]
+            h.bases[base] = self._model(base)
             if h.bases[base].status == "ok":
                 self._collect(h.bases[base], h, depth + 1)
 
     def harvest(self, model_id: str, info: dict[str, Any] | None = None) -> Harvest:
-        model = self._hub_card(model_id, info)
+        model = self._model(model_id, info)
         if model.status != "ok":
             raise HarvestFailure("model", model.reason or model.status)
         if model.card_error:
             self._problem(model_id, f"README.md: {model.card_error}")
         for problem in field_problems(model.card_data):
             self._problem(model_id, f"README.md front matter: {problem}")
-        self._models[model_id] = model
         h = Harvest(model)
         self._collect(model, h, 0)
         return h
 
-    # -- the run --------------------------------------------------------------------------------
+    def _work(self, model_id: str, info: dict[str, Any] | None) -> tuple[Harvest, dict[str, Cell], list[ReviewItem]]:
+        h = self.harvest(model_id, info)
+        cells, review = score(h, self.k, self.n)
+        return h, cells, review
+
+    # -- the run (main thread: the only one that writes) --------------------------------------------
     def run(self, sel: Selection, params: dict[str, Any] | None = None) -> tuple[int, int]:
-        """Crawl a selection into a new run. Returns (run id, exit code)."""
+        """Crawl a selection into a run. Returns (run id, exit code)."""
         with self.store.crawl_lock():
             return self._run(sel, params)
 
     def _run(self, sel: Selection, params: dict[str, Any] | None) -> tuple[int, int]:
-        run_id = self.store.begin_run({**sel.as_params(), **(params or {})})
+        all_params = {**sel.as_params(), **(params or {})}
+        previous = self.store.last_run_with_status("ok", "partial")
+        resumed = self.store.resumable_run(all_params)
+        run_id = resumed if resumed is not None else self.store.begin_run(all_params)
+        done = self.store.harvested_ids(run_id) if resumed is not None else set()
+        watermark = self._watermark(sel, previous)
+        latest = self.store.latest_shas()
         t0 = time.monotonic()
-        ok = failed = 0
+        ok = len(done)
+        failed = carried = 0
+        newest_seen = ""
         status = "failed"
+        to_copy: list[tuple[str, int]] = []
         try:
-            for model_id, info in self.select(sel):
-                try:
-                    h = self.harvest(model_id, info)
-                    cells, review = score(h, self.k, self.n)
-                    self.store.save_model(run_id, h, cells, review)
-                    ok += 1
-                    log.info("harvested %s", model_id, extra={"event": "model_ok", "model": model_id})
-                except HarvestFailure as exc:
-                    failed += 1
-                    self.store.record_failure(run_id, model_id, exc.stage, exc.reason)
-                    log.warning("failed %s: %s", model_id, exc.reason)
-                except (httpx.HTTPError, HfHubHTTPError, OSError, ValueError) as exc:
-                    failed += 1
-                    self.store.record_failure(run_id, model_id, "fetch", f"{type(exc).__name__}: {exc}")
-                    log.warning("failed %s: %s", model_id, exc)
-                except Exception as exc:  # a crawl survives any single model's failure
-                    failed += 1
-                    self.store.record_failure(run_id, model_id, "internal", f"{type(exc).__name__}: {exc}")
-                    log.exception("internal error on %s", model_id)
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="harvest") as pool:
+                pending: dict[Future[Any], str] = {}
+
+                def drain(block: bool) -> None:
+                    nonlocal ok, failed
+                    if not pending:
+                        return
+                    finished, _ = wait(list(pending), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        model_id = pending.pop(fut)
+                        if self._store_result(run_id, model_id, fut):
+                            ok += 1
+                        else:
+                            failed += 1
+                        self._tick(ok + failed + carried)
+
+                for model_id, info in self.select(sel, watermark):
+                    if model_id in done:
+                        continue
+                    done.add(model_id)
+                    if info is not None:
+                        newest_seen = max(newest_seen, str(info.get("lastModified") or ""),
+                                          str(info.get("createdAt") or ""))
+                    prior = latest.get(model_id)
+                    if info is not None and prior is not None and prior[0] and prior[0] == info.get("sha"):
+                        to_copy.append((model_id, prior[1]))  # unchanged since its last harvest: no request
+                        carried += 1
+                        if len(to_copy) >= COPY_BATCH:
+                            self.store.copy_models(run_id, to_copy)
+                            to_copy.clear()
+                            self._tick(ok + failed + carried)
+                        continue
+                    pending[pool.submit(self._work, model_id, info)] = model_id
+                    while len(pending) >= self.workers * 4:
+                        drain(block=True)
+                    drain(block=False)
+                while pending:
+                    drain(block=True)
+            if to_copy:
+                self.store.copy_models(run_id, to_copy)
+            if watermark is not None and previous is not None:
+                carried += self.store.carry_forward(run_id, previous.id)
             status = "partial" if failed else "ok"
         finally:
-            summary = {"models_ok": ok, "models_failed": failed, "seconds": round(time.monotonic() - t0, 3),
-                       **dict(self.counts), "failures": self.store.failures(run_id),
-                       "card_problems": [{"model_id": m, "reasons": r} for m, r in sorted(self.problems.items())]}
+            self._flush_cache()
+            summary = {
+                "models_ok": ok + carried, "models_harvested": ok, "models_carried": carried, "models_failed": failed,
+                "seconds": round(time.monotonic() - t0, 3), "requests": dict(self.requests), **dict(self.counts),
+                "watermark": max(newest_seen, (previous.summary or {}).get("watermark", "") if previous else ""),
+                "failures": self.store.failures(run_id),
+                "card_problems": [{"model_id": m, "reasons": r} for m, r in sorted(self.problems.items())],
+            }
             self.store.finish_run(run_id, status, summary)
+            log.info("run %s %s", run_id, status, extra={"event": "run_done", "run": run_id, "status": status,
+                                                           "summary": {k: v for k, v in summary.items()
+                                                                       if k not in ("failures", "card_problems")}})
         return run_id, (EXIT_PARTIAL if failed else EXIT_OK)
 
+    def _watermark(self, sel: Selection, previous: Any) -> dt.datetime | None:
+        if sel.since is None:
+            return None
+        if sel.since == "last":
+            mark = (previous.summary or {}).get("watermark") if previous is not None else None
+            return parse_since(mark) if mark else None  # no earlier run: a full crawl
+        return parse_since(sel.since)
 
-class HarvestFailure(Exception):
-    def __init__(self, stage: str, reason: str) -> None:
-        super().__init__(f"{stage}: {reason}")
-        self.stage, self.reason = stage, reason
+    def _store_result(self, run_id: int, model_id: str, fut: Future[Any]) -> bool:
+        try:
+            h, cells, review = fut.result()
+            self.store.save_model(run_id, h, cells, review)
+            log.info("harvested %s", model_id, extra={"event": "model_ok", "model": model_id})
+            return True
+        except HarvestFailure as exc:
+            reason, stage = exc.reason, exc.stage
+        except (httpx.HTTPError, HfHubHTTPError, OSError, ValueError) as exc:
+            reason, stage = f"{type(exc).__name__}: {exc}", "fetch"
+        except Exception as exc:  # a crawl survives any single model's failure
+            reason, stage = f"{type(exc).__name__}: {exc}", "internal"
+            log.exception("internal error on %s", model_id)
+        self.store.record_failure(run_id, model_id, stage, reason)
+        log.warning("failed %s: %s", model_id, reason, extra={"event": "model_failed", "model": model_id,
+                                                                "reason": reason})
+        return False
+
+    def _tick(self, n: int) -> None:
+        if n % 50 == 0:
+            self._flush_cache()
+        if self.progress is not None:
+            self.progress(n, self.requests.total(), self.counts["retries_hub"] + self.counts["retries_github"])
+
+    def _flush_cache(self) -> None:
+        with self._lock:
+            updates, self._cache_updates = self._cache_updates, []
+        if updates:
+            self.store.cache_put(updates)
+
+
+def _when(value: Any) -> dt.datetime:
+    if not value:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    try:
+        return parse_since(str(value))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,12 +17,22 @@ PUBLIC_API = "https://api.github.com"
 MAX_LICENSE_BYTES = 512_000
 
 
+@dataclass(frozen=True)
+class LicenseAnswer:
+    status: int  # 200, 304 (unchanged since the ETag we sent) or 404 (no licence file detected)
+    path: str | None
+    text: str | None
+    license: dict[str, Any] | None
+    etag: str | None
+
+
 class GithubSource:
     def __init__(self, endpoint: str | None = None, token: str | None = None, policy: RetryPolicy | None = None,
                  on_retry: Callable[[BaseException], None] | None = None) -> None:
         self.endpoint = (endpoint or PUBLIC_API).rstrip("/")
         self.policy = policy or RetryPolicy()
         self.on_retry = on_retry
+        self.on_request: Callable[[str], None] | None = None
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
@@ -35,30 +46,33 @@ class GithubSource:
     def close(self) -> None:
         self.client.close()
 
-    def _get(self, path: str) -> Any:
-        """JSON of a GET, or None on 404; transient faults (bad bodies included) are retried."""
+    def _get(self, path: str, etag: str | None = None) -> tuple[int, Any, str | None]:
+        """(status, JSON or None, ETag) of a GET; 404 is None, 304 means "as before" (and is free on GitHub)."""
 
-        def get() -> Any:
-            resp = self.client.get(path)
-            if resp.status_code == 404:
-                return None
+        def get() -> tuple[int, Any, str | None]:
+            if self.on_request is not None:
+                self.on_request("github_rest")
+            resp = self.client.get(path, headers={"If-None-Match": etag} if etag else None)
+            if resp.status_code in (304, 404):
+                return resp.status_code, None, resp.headers.get("etag")
             if resp.status_code >= 400:
                 resp.raise_for_status()
-            return expect_json(resp)
+            return resp.status_code, expect_json(resp), resp.headers.get("etag")
 
         return call_with_retries(get, self.policy, on_retry=self.on_retry)
 
     def repo(self, full_name: str) -> dict[str, Any] | None:
         """Repository JSON (after following renames), or None when GitHub says 404."""
         check_github_id(full_name)
-        body = self._get(f"/repos/{full_name}")
+        _, body, _ = self._get(f"/repos/{full_name}")
         return body if isinstance(body, dict) else None
 
-    def license(self, full_name: str) -> tuple[str, str, dict[str, Any] | None] | None:
-        """(path, text, GitHub's license object) of the detected licence file, or None."""
+    def license(self, full_name: str, etag: str | None = None) -> LicenseAnswer:
+        """The detected licence file: path, text and GitHub's license object (status 304: unchanged)."""
         check_github_id(full_name)
-        body = self._get(f"/repos/{full_name}/license")
+        status, body, new_etag = self._get(f"/repos/{full_name}/license", etag)
         if not isinstance(body, dict):
-            return None
+            return LicenseAnswer(status, None, None, None, new_etag)
         raw = base64.b64decode(body.get("content") or "", validate=False)[:MAX_LICENSE_BYTES]
-        return str(body.get("path") or "LICENSE"), raw.decode("utf-8", "replace"), body.get("license")
+        return LicenseAnswer(status, str(body.get("path") or "LICENSE"), raw.decode("utf-8", "replace"),
+                             body.get("license"), new_etag)

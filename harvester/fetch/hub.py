@@ -98,7 +98,12 @@ class HubSource:
         self.token = token  # sent only to self.endpoint
         self.policy = policy or RetryPolicy()
         self.on_retry = on_retry
+        self.on_request: Callable[[str], None] | None = None  # rate limiter + request counter, per bucket
         self.api = HfApi(endpoint=self.endpoint, token=token or False)
+
+    def _before(self, bucket: str) -> None:
+        if self.on_request is not None:
+            self.on_request(bucket)
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -124,7 +129,11 @@ class HubSource:
         fn = self.api.model_info if kind == "model" else self.api.dataset_info
         what = f"{kind} {repo_id}"
         try:
-            return _info_dict(self._call(lambda: fn(repo_id, timeout=t), what))
+            def call() -> Any:
+                self._before("hub_api")
+                return fn(repo_id, timeout=t)
+
+            return _info_dict(self._call(call, what))
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             if isinstance(exc, BadResponse):
                 raise
@@ -132,6 +141,7 @@ class HubSource:
             url = f"{self.endpoint}/api/{kind}s/{repo_id}"
 
             def get() -> Any:
+                self._before("hub_api")
                 resp = get_session().get(url, headers=self._headers(), timeout=t)
                 hf_raise_for_status(resp)
                 return expect_json(resp)
@@ -140,7 +150,8 @@ class HubSource:
             return _safe_info(item, ModelInfo if kind == "model" else DatasetInfo)
 
     def list_models(self, *, author: str | None = None, search: str | None = None,
-                    filter: list[str] | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
+                    filter: list[str] | None = None, limit: int | None = None,
+                    sort: str | None = None) -> Iterator[dict[str, Any]]:
         """One listing request per page, with card data and sha: no per-model info call needed.
 
         Pages are fetched with the client's session and parsed by its ``ModelInfo``; each page is
@@ -153,12 +164,15 @@ class HubSource:
             params["search"] = search
         if filter:
             params["filter"] = filter
+        if sort:
+            params["sort"] = sort
         url: str | None = f"{self.endpoint}/api/models"
         seen = 0
         session = get_session()
         while url:
             def get(page_url: str = url, page_params: dict[str, Any] | None = params if seen == 0 else None,
                     ) -> tuple[list[dict[str, Any]], str | None]:
+                self._before("hub_api")
                 resp = session.get(page_url, params=page_params, headers=self._headers(), timeout=self.policy.timeout)
                 hf_raise_for_status(resp)
                 items = expect_json(resp)
@@ -190,6 +204,7 @@ class HubSource:
         headers = {**self._headers(), **({"If-None-Match": etag} if etag else {})}
 
         def get() -> Readme:
+            self._before("hub_files")
             with get_session().stream("GET", url, headers=headers, follow_redirects=True,
                                       timeout=self.policy.timeout) as resp:
                 if resp.status_code >= 400:

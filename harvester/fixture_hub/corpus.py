@@ -45,6 +45,7 @@ class HubRepo:
     revisions: dict[str, bytes] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # other files at main (LICENSE, ...)
     _card_data: dict[str, Any] | None = None
+    _tags: list[str] | None = None
 
     @property
     def sha(self) -> str:
@@ -67,6 +68,11 @@ class HubRepo:
 
     def tags(self) -> list[str]:
         """Tags computed the way the Hub does: card tags, library, pipeline, license, datasets, bases."""
+        if self._tags is None:
+            self._tags = self._compute_tags()
+        return self._tags
+
+    def _compute_tags(self) -> list[str]:
         cd = self.card_data
         tags: dict[str, None] = {}
         for t in as_list(cd.get("tags")):
@@ -162,14 +168,16 @@ class GithubRepo:
 class Corpus:
     """Everything a fixture hub serves, loaded once from a folder."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path | None) -> None:
+        self.root = Path(root) if root else None
         self.models: dict[str, HubRepo] = {}
         self.datasets: dict[str, HubRepo] = {}
         self.github: dict[str, GithubRepo] = {}
-        self._load()
+        if self.root is not None:
+            self._load()
 
     def _load(self) -> None:
+        assert self.root is not None
         for kind, table in (("model", self.models), ("dataset", self.datasets)):
             base = self.root / f"{kind}s"
             if not base.is_dir():

@@ -81,14 +81,40 @@ class Faults:
             return self._rng.choice(FAULTS)
 
 
+class TokenBucket:
+    """``rate`` requests per second with a burst of one second's worth; past it, how long to wait."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> float:
+        """0 when the request may pass, else the seconds until a token is there."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return 0.0
+            return (1 - self.tokens) / self.rate
+
+
 class FixtureHub(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, corpus: Corpus, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None) -> None:
+    request_queue_size = 256
+
+    def __init__(self, corpus: Corpus, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None,
+                 rates: dict[str, float] | None = None) -> None:
         super().__init__((host, port), _Handler)
         self.corpus = corpus
         self.faults = faults or Faults()
+        self.limits = {bucket: TokenBucket(rate) for bucket, rate in (rates or {}).items() if rate and rate > 0}
         self.stats: Counter[str] = Counter()
         self.auth_seen: dict[str, set[str]] = {}  # bucket -> Authorization values (for the token tests)
         self.paths: deque[str] = deque(maxlen=100_000)  # request paths, newest last (for the security tests)
@@ -106,6 +132,13 @@ class FixtureHub(ThreadingHTTPServer):
                 self.stats[f"fault_{fault}"] += 1
             if auth:
                 self.auth_seen.setdefault(bucket, set()).add(auth)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (killed crawler, injected reset) is normal here, not a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
     def log_path(self, path: str) -> None:
         self.paths.append(path)
@@ -156,10 +189,21 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(parts.path)
         query = parse_qs(parts.query, keep_blank_values=True)
         fault = None if path == "/_stats" else self.server.faults.draw()
-        self.server.count(_bucket(path), self.headers.get("Authorization"), fault)
+        bucket = _bucket(path)
+        self.server.count(bucket, self.headers.get("Authorization"), fault)
         self.server.log_path(self.path)
         if self.server.faults.latency_s and path != "/_stats":
             time.sleep(self.server.faults.latency_s)
+        limit = self.server.limits.get(bucket)
+        wait = limit.take() if limit else 0.0
+        if wait > 0:
+            self.server.count(f"rate_limited_{bucket}")
+            name = {"hub_api": "api", "hub_files": "resolvers"}.get(bucket, bucket)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._json(429, {"error": "rate limit exceeded"},
+                           {"Retry-After": f"{wait:.3f}", "RateLimit": f'"{name}";r=0;t={wait:.3f}',
+                            "X-RateLimit-Remaining": "0"})
+            return
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             if fault and self._fault(fault):
                 return
@@ -361,9 +405,11 @@ def _truthy(values: list[str] | None) -> bool:
 
 
 @contextmanager
-def serve(root: Path, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None) -> Iterator[FixtureHub]:
+def serve(root: Path | Corpus, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None,
+          rates: dict[str, float] | None = None) -> Iterator[FixtureHub]:
     """Run a fixture hub in a background thread for the duration of the block."""
-    hub = FixtureHub(Corpus(Path(root)), host, port, faults)
+    corpus = root if isinstance(root, Corpus) else Corpus(Path(root))
+    hub = FixtureHub(corpus, host, port, faults, rates)
     thread = threading.Thread(target=hub.serve_forever, name="fixture-hub", daemon=True)
     thread.start()
     try:

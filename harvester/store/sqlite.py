@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 from harvester.harvest import Harvest
 from harvester.score.cells import Cell, ReviewItem
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -68,6 +69,18 @@ CREATE TABLE IF NOT EXISTS review (
     hint TEXT
 );
 CREATE INDEX IF NOT EXISTS review_key ON review (evidence_key);
+-- v2: incremental crawls
+CREATE TABLE IF NOT EXISTS latest (          -- the newest harvest of every model, whatever run
+    model_id TEXT PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    model_sha TEXT,
+    bundle TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS http_cache (      -- conditional requests across runs (ETag -> body)
+    key TEXT PRIMARY KEY,
+    etag TEXT NOT NULL,
+    blob TEXT NOT NULL
+);
 """
 
 
@@ -92,6 +105,7 @@ class Run:
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self._local = threading.local()
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -100,6 +114,14 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def _reader(self) -> sqlite3.Connection:
+        """A read-only connection of this thread (WAL lets readers run beside the writer)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+            self._local.con = con
+        return con
 
     def __enter__(self) -> Store:
         return self
@@ -112,8 +134,12 @@ class Store:
         row = self.db.execute("SELECT version FROM schema_version").fetchone() if has else None
         if row and row[0] > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: schema version {row[0]} is newer than this harvester ({SCHEMA_VERSION})")
-        if row is None:  # executescript commits on its own, so the whole schema is one script
-            self.db.executescript(f"BEGIN; {_SCHEMA} INSERT INTO schema_version VALUES ({SCHEMA_VERSION}); COMMIT;")
+        if row is None or row[0] < SCHEMA_VERSION:  # executescript commits on its own: one script
+            set_version = (f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION});" if row is None
+                           else f"UPDATE schema_version SET version = {SCHEMA_VERSION};")
+            backfill = ("INSERT OR IGNORE INTO latest SELECT model_id, run_id, model_sha, bundle FROM harvests "
+                        "ORDER BY run_id DESC;")
+            self.db.executescript(f"BEGIN; {_SCHEMA} {set_version} {backfill} COMMIT;")
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -173,6 +199,24 @@ class Store:
                 return r
         raise StoreError(f"{self.path}: no run {run_id}")
 
+    def last_run_with_status(self, *statuses: str) -> Run | None:
+        row = self.db.execute(f"SELECT MAX(id) FROM runs WHERE status IN ({', '.join('?' * len(statuses))})",
+                              statuses).fetchone()
+        return self.run(int(row[0])) if row and row[0] is not None else None
+
+    def resumable_run(self, params: dict[str, Any]) -> int | None:
+        """The last run, if a crawl with the same parameters was killed in it: we go on with it.
+
+        Called under the crawl lock, so a run still marked 'running' belongs to a dead process.
+        """
+        row = self.db.execute("SELECT id, status, params FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        if row and row[1] in ("running", "interrupted") and json.loads(row[2]) == json.loads(
+                json.dumps(params, sort_keys=True)):
+            with self.tx():
+                self.db.execute("UPDATE runs SET status = 'running' WHERE id = ?", (row[0],))
+            return int(row[0])
+        return None
+
     def last_scored_run(self) -> Run:
         row = self.db.execute("SELECT MAX(run_id) FROM cells").fetchone()
         if not row or row[0] is None:
@@ -199,6 +243,8 @@ class Store:
             bundle = self.put_blob(harvest.to_json().encode("utf-8"))
             self.db.execute("INSERT OR REPLACE INTO harvests VALUES (?, ?, ?, ?)",
                             (run_id, harvest.model_id, harvest.model.sha, bundle))
+            self.db.execute("INSERT OR REPLACE INTO latest VALUES (?, ?, ?, ?)",
+                            (harvest.model_id, run_id, harvest.model.sha, bundle))
             self.db.execute("DELETE FROM failures WHERE run_id = ? AND model_id = ?", (run_id, harvest.model_id))
             self._write_cells(run_id, harvest.model_id, cells, review)
 
@@ -263,6 +309,48 @@ class Store:
             "ORDER BY evidence_key, model_id", (run_id,))
         keys = ("model_id", "component", "evidence_key", "raw", "source", "reason", "hint")
         return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # -- incremental crawls ----------------------------------------------------------------------
+    def latest_shas(self) -> dict[str, tuple[str | None, int]]:
+        """model id -> (sha, run id) of its newest harvest."""
+        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT model_id, model_sha, run_id FROM latest")}
+
+    def harvested_ids(self, run_id: int) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT model_id FROM harvests WHERE run_id = ?", (run_id,))}
+
+    def copy_models(self, to_run: int, items: list[tuple[str, int]]) -> None:
+        """Carry (model id, from run) rows into ``to_run``: the evidence is unchanged, so are its cells."""
+        with self.tx():
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS carry (model_id TEXT, from_run INTEGER)")
+            self.db.execute("DELETE FROM carry")
+            self.db.executemany("INSERT INTO carry VALUES (?, ?)", items)
+            for table, cols in (("harvests", "model_sha, bundle"),
+                                ("cells", "component, level, license, points, answers, evidence"),
+                                ("review", "component, evidence_key, raw, source, reason, hint")):
+                verb = "INSERT OR REPLACE" if table != "review" else "INSERT"
+                select = ", ".join("t." + c for c in cols.split(", "))
+                self.db.execute(f"{verb} INTO {table} SELECT ?, t.model_id, {select} FROM {table} t "
+                                "JOIN carry c ON c.model_id = t.model_id AND c.from_run = t.run_id", (to_run,))
+
+    def carry_forward(self, to_run: int, from_run: int) -> int:
+        """Every model of ``from_run`` that ``to_run`` did not harvest itself (``--since`` runs)."""
+        rows = self.db.execute(
+            "SELECT model_id FROM harvests WHERE run_id = ? AND model_id NOT IN "
+            "(SELECT model_id FROM harvests WHERE run_id = ?) AND model_id NOT IN "
+            "(SELECT model_id FROM failures WHERE run_id = ?)", (from_run, to_run, to_run)).fetchall()
+        self.copy_models(to_run, [(r[0], from_run) for r in rows])
+        return len(rows)
+
+    def cache_get(self, key: str) -> tuple[str, bytes] | None:
+        """(ETag, body) of an earlier answer; callable from any thread."""
+        row = self._reader().execute(
+            "SELECT c.etag, b.data FROM http_cache c JOIN blobs b ON b.sha = c.blob WHERE c.key = ?", (key,)).fetchone()
+        return (row[0], bytes(row[1])) if row else None
+
+    def cache_put(self, entries: list[tuple[str, str, bytes]]) -> None:
+        with self.tx():
+            for key, etag, data in entries:
+                self.db.execute("INSERT OR REPLACE INTO http_cache VALUES (?, ?, ?)", (key, etag, self.put_blob(data)))
 
     def integrity(self) -> str:
         return str(self.db.execute("PRAGMA integrity_check").fetchone()[0])
