@@ -1,15 +1,31 @@
-"""``make bench``: speed measured as ratios side by side in one run; last line is one JSON object."""
+"""``make bench``: every figure is a ratio measured side by side in one run; the last line is one JSON object.
+
+The crawl benchmarks run the fixture hub (synthetic corpus shaped like ``shared/corpus``) and the
+crawler as separate processes on loopback, with latency and server-side rate limits on, and compare
+the crawl with (a) the time the minimum number of requests needs at those rates and (b) the naive
+way (sequential ``model_info`` + ``ModelCard.load`` per model) against the same hub.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
+from typing import Any
+
+import httpx
 
 from harvester.licenses.normalize import Normalizer
 from harvester.licenses.rules import load_rules
 
 SAMPLES = ["apache-2.0", "MIT", "Apache License, Version 2.0", "CC BY-NC-SA 4.0", "llama2", "other",
            "https://www.apache.org/licenses/LICENSE-2.0", "MIT OR Apache-2.0", "bigscience-openrail-m", "gpl-3.0"]
+PAGE = 1000
 
 
 def bench_normalize(rounds: int = 20_000) -> float:
@@ -46,12 +62,186 @@ def bench_identify_10kb_ms(rounds: int = 20) -> float:
     return sorted(times)[len(times) // 2]
 
 
+# -- crawl benchmarks ----------------------------------------------------------------------------
+class Hub:
+    """A fixture hub in its own process."""
+
+    def __init__(self, synthetic: int, latency_ms: float = 0, rates: dict[str, float] | None = None) -> None:
+        r = rates or {}
+        cmd = [sys.executable, "-m", "harvester.cli", "fixture-hub", "--synthetic", str(synthetic),
+               "--latency-ms", str(latency_ms), "--api-rate", str(r.get("hub_api", 0)),
+               "--files-rate", str(r.get("hub_files", 0)), "--github-rate", str(r.get("github_rest", 0))]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            raise RuntimeError("fixture hub did not start")
+
+    def stats(self) -> dict[str, int]:
+        return httpx.get(f"{self.url}/_stats", timeout=30).json()
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: after.get(k, 0) - before.get(k, 0) for k in set(after) | set(before) if k != "other"}
+
+
+def _crawl(hub: Hub, db: Path, extra: list[str]) -> tuple[float, int, float, dict[str, Any]]:
+    """(seconds, exit code, peak RSS in MB, run summary) of one crawl process."""
+    cmd = [sys.executable, "-m", "harvester.cli", "crawl", "--db", str(db), "--hf-endpoint", hub.url,
+           "--github-endpoint", hub.url, *extra]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out = subprocess.run([sys.executable, "-m", "harvester.cli", "runs", "show", "--db", str(db), "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    return seconds, proc.returncode, usage.ru_maxrss / 1024, json.loads(out)["summary"]
+
+
+def _minimum(n: int, seed: int = 0) -> dict[str, int]:
+    """The fewest requests any crawler needs: listing pages, one card per model, each dataset and repo once."""
+    from harvester.cards import as_list, github_repos, parse_card
+    from harvester.fixture_hub.synthetic import synthetic_corpus
+    from harvester.score.knowledge import default_knowledge
+
+    corpus = synthetic_corpus(n, seed)
+    datasets: set[str] = set()
+    repos: set[str] = set()
+    k = default_knowledge()
+    for repo in corpus.models.values():
+        cd = repo.card_data
+        datasets.update(as_list(cd.get("datasets")))
+        for entry in cd.get("model-index") or []:
+            for res in entry.get("results", []):
+                datasets.add(res["dataset"]["type"])
+        repos.update(github_repos(parse_card(repo.readme).links))
+        lib = k.libraries.get(str(cd.get("library_name", "")))
+        if lib:
+            repos.add(lib.repo)
+    return {"hub_api": math.ceil(n / PAGE), "hub_files": n + len(datasets), "github_rest": len(repos)}
+
+
+def _naive(hub: Hub, n: int, models: list[str]) -> float:
+    """Seconds per model for what typical scripts do: model_info then ModelCard.load, one model at a time."""
+    code = f"""
+import os, sys, time, json, tempfile
+os.environ["HF_HOME"] = tempfile.mkdtemp()
+os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+from huggingface_hub import HfApi, ModelCard
+from huggingface_hub.errors import HfHubHTTPError
+api = HfApi(endpoint={hub.url!r}, token=False)
+def retry(fn):
+    for _ in range(50):
+        try:
+            return fn()
+        except HfHubHTTPError as e:
+            if e.response is None or e.response.status_code != 429:
+                raise
+            time.sleep(float(e.response.headers.get("retry-after", "1")))
+t0 = time.perf_counter()
+for m in {models!r}:
+    retry(lambda: api.model_info(m))
+    retry(lambda: ModelCard.load(m, token=False))
+print(time.perf_counter() - t0)
+"""
+    env = {**os.environ, "HF_ENDPOINT": hub.url}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"naive crawl failed: {out.stderr[-2000:]}")
+    return float(out.stdout.strip().splitlines()[-1]) / len(models)
+
+
+def bench_crawl(n: int = 2000, latency_ms: float = 20, workers: int = 16,
+                rates: dict[str, float] | None = None, naive_models: int = 100) -> dict[str, Any]:
+    rates = rates or {"hub_api": 20.0, "hub_files": 200.0, "github_rest": 20.0}
+    need = _minimum(n)
+    rate_args = [f"--rate={b}={r}" for b, r in rates.items()]
+    with tempfile.TemporaryDirectory() as tmp:
+        hub = Hub(n, latency_ms, rates)
+        try:
+            db = Path(tmp) / "bench.db"
+            s0 = hub.stats()
+            cold_s, cold_code, _, cold = _crawl(hub, db, ["--workers", str(workers), *rate_args])
+            s1 = hub.stats()
+            warm_s, warm_code, _, warm = _crawl(hub, db, ["--workers", str(workers), *rate_args])
+            s2 = hub.stats()
+            from harvester.fixture_hub.synthetic import synthetic_corpus
+
+            sample = list(synthetic_corpus(n).models)[:naive_models]
+            naive_per_model = _naive(hub, n, sample)
+            rescore = bench_rescore(db)
+        finally:
+            hub.close()
+    cold_req, warm_req = _delta(s1, s0), _delta(s2, s1)
+    served = {b: cold_req.get(b, 0) for b in ("hub_api", "hub_files", "github_rest", "github_graphql")}
+    bound = max(need[b] / rates[b] for b in need if rates.get(b))
+    return {
+        "crawl_models": n, "crawl_exit_codes": [cold_code, warm_code],
+        "cold_seconds": round(cold_s, 2), "rate_limit_bound_seconds": round(bound, 2),
+        "efficiency_vs_rate_limit_bound": round(bound / cold_s, 3),
+        "requests_cold": served, "requests_minimum": need,
+        "requests_over_minimum_cold": round(sum(served.values()) / sum(need.values()), 4),
+        "api_requests_per_model_cold": round(served["hub_api"] / n, 4),
+        "requests_per_model_warm": round(sum(v for k, v in warm_req.items() if not k.startswith(("fault_", "rate_")))
+                                         / n, 4),
+        "server_429s_cold": sum(v for k, v in cold_req.items() if k.startswith("rate_limited_")),
+        "unrecovered_429": sum(1 for f in cold.get("failures", []) if "429" in f["reason"]),
+        "naive_seconds_per_model": round(naive_per_model, 4),
+        "speedup_vs_naive": round(naive_per_model * n / cold_s, 2),
+        "warm_seconds": round(warm_s, 2), "warm_models_carried": warm.get("models_carried"),
+        "rescore_models_per_s": round(rescore),
+    }
+
+
+def bench_rescore(db: Path) -> float:
+    """Models per second that ``rescore`` recomputes from stored evidence (no network)."""
+    from harvester.score.knowledge import load_knowledge
+    from harvester.score.scorer import score
+    from harvester.store.sqlite import Store
+
+    n, k = Normalizer(load_rules()), load_knowledge()
+    with Store(db) as store:
+        run = store.last_scored_run()
+        t0 = time.perf_counter()
+        count = 0
+        for h in store.harvests(run.id):
+            score(h, k, n)
+            count += 1
+        return count / (time.perf_counter() - t0)
+
+
+def bench_scale(n: int = 100_000, workers: int = 16) -> dict[str, Any]:
+    """A warm run over ``n`` models (after a cold one): models covered and the crawler's peak memory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        hub = Hub(n)
+        try:
+            db = Path(tmp) / "scale.db"
+            cold_s, cold_code, cold_rss, _ = _crawl(hub, db, ["--workers", str(workers)])
+            warm_s, warm_code, warm_rss, warm = _crawl(hub, db, ["--workers", str(workers)])
+        finally:
+            hub.close()
+    return {"scale_models": warm.get("models_ok", 0), "scale_exit_codes": [cold_code, warm_code],
+            "scale_cold_seconds": round(cold_s, 1), "scale_cold_peak_rss_mb": round(cold_rss),
+            "scale_warm_seconds": round(warm_s, 1), "scale_peak_rss_mb": round(warm_rss)}
+
+
 def main() -> None:
-    result = {
+    scale_n = int(os.environ.get("HARVESTER_BENCH_SCALE", "100000"))
+    result: dict[str, Any] = {
         "normalize_per_s": round(bench_normalize()),
         "normalize_uncached_per_s": round(bench_normalize_uncached()),
         "identify_10kb_ms": round(bench_identify_10kb_ms(), 2),
     }
+    print(json.dumps(result), flush=True)
+    result.update(bench_crawl())
+    print(json.dumps(result), flush=True)
+    if scale_n:
+        result.update(bench_scale(scale_n))
     print(json.dumps(result))
 
 

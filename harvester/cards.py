@@ -91,7 +91,7 @@ def _lenient_front_matter(text: str, window: int = 15) -> tuple[dict[str, Any], 
     return None
 
 
-def parse_card(raw: bytes | str, *, lenient: bool = True) -> Card:
+def parse_card(raw: bytes | str, *, lenient: bool = True, links: bool = True) -> Card:
     """Parse a README.md. ``lenient=False`` is exactly what the Hub reads as ``cardData``."""
     truncated = False
     if isinstance(raw, bytes):
@@ -106,15 +106,15 @@ def parse_card(raw: bytes | str, *, lenient: bool = True) -> Card:
     if block is not None:
         meta, err = _load_yaml(block)
         if meta is not None:
-            return Card(meta, body, None, False, truncated, extract_links(body))
-        return Card({}, body, err, False, truncated, extract_links(body))
+            return Card(meta, body, None, False, truncated, extract_links(body) if links else ())
+        return Card({}, body, err, False, truncated, extract_links(body) if links else ())
     if lenient:
         found = _lenient_front_matter(text)
         if found:
             meta, body = found
             return Card(meta, body, "front matter does not start the file (recovered)", True, truncated,
-                        extract_links(body))
-    return Card({}, text, "no front matter", False, truncated, extract_links(text))
+                        extract_links(body) if links else ())
+    return Card({}, text, "no front matter", False, truncated, extract_links(text) if links else ())
 
 
 def extract_links(body: str) -> tuple[str, ...]:

@@ -269,11 +269,22 @@ def cmd_licenses_docs(args: argparse.Namespace) -> int:
 def cmd_fixture_hub(args: argparse.Namespace) -> int:
     from harvester.fixture_hub.server import Faults, serve
 
-    root = Path(args.root)
-    if not root.is_dir():
-        raise UsageError(f"--root {root}: not a folder")
+    if args.synthetic:
+        from harvester.fixture_hub.synthetic import synthetic_corpus
+
+        source: Path | object = synthetic_corpus(args.synthetic, args.seed)
+        root = Path(f"<synthetic {args.synthetic}>")
+    else:
+        if not args.root:
+            raise UsageError("fixture-hub needs --root DIR or --synthetic N")
+        root = Path(args.root)
+        if not root.is_dir():
+            raise UsageError(f"--root {root}: not a folder")
+        source = root
     faults = Faults(args.fault_rate, args.seed, args.retry_after, args.stall_s, args.latency_ms / 1000)
-    with serve(root, args.host, args.port, faults) as hub:
+    rates = {"hub_api": args.api_rate, "hub_files": args.files_rate, "github_rest": args.github_rate,
+             "github_graphql": args.github_rate}
+    with serve(source, args.host, args.port, faults, rates) as hub:  # type: ignore[arg-type]
         c = hub.corpus
         print(hub.url, flush=True)
         print(f"serving {len(c.models)} models, {len(c.datasets)} datasets, {len(c.github)} GitHub repos "
@@ -376,7 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     ld.set_defaults(fn=cmd_licenses_docs)
 
     f = sub.add_parser("fixture-hub", help="serve a corpus folder with the Hub's and GitHub's wire formats")
-    f.add_argument("--root", required=True)
+    f.add_argument("--root", help="corpus folder (models/, datasets/, github/)")
+    f.add_argument("--synthetic", type=int, metavar="N", help="serve N generated models shaped like the corpus")
     f.add_argument("--host", default="127.0.0.1")
     f.add_argument("--port", type=int, default=0)
     f.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that meet an injected fault")
@@ -384,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--retry-after", type=float, default=1.0, help="seconds in Retry-After of injected 429s")
     f.add_argument("--stall-s", type=float, default=35.0, help="how long an injected stall lasts")
     f.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every answer")
+    f.add_argument("--api-rate", type=float, default=0.0, help="Hub API requests per second, 429 past it")
+    f.add_argument("--files-rate", type=float, default=0.0, help="Hub file (resolve) requests per second")
+    f.add_argument("--github-rate", type=float, default=0.0, help="GitHub requests per second")
     f.set_defaults(fn=cmd_fixture_hub)
     for sp in (c, rv, r, ln, ld):  # also accepted after the subcommand
         sp.add_argument("--rules", metavar="DIR", default=argparse.SUPPRESS, help="rules folder")

