@@ -24,6 +24,7 @@ _DELIM = re.compile(r"^-{3,}\s*$")
 _LENIENT_OPEN = re.compile(r"^-{2,}\s*$")
 _BARE_URL = re.compile(r"https?://[^\s<>\"'()\[\]{}|\\^`]+")
 _MD = MarkdownIt("commonmark", {"html": True})
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: same safe schema, ~10x faster
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def decode(data: bytes) -> str:
 
 def _load_yaml(text: str) -> tuple[dict[str, Any] | None, str | None]:
     try:
-        loaded = yaml.safe_load(text)
+        loaded = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader (libyaml's when present)
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return None, f"front matter is not valid YAML: {first}"
@@ -120,23 +121,42 @@ def parse_card(raw: bytes | str, *, lenient: bool = True, links: bool = True) ->
 def extract_links(body: str) -> tuple[str, ...]:
     """Every http(s) link in a Markdown/HTML body, in order, once each.
 
-    Markdown is rendered with a CommonMark parser (reference links included) and the HTML read
-    with BeautifulSoup; bare URLs in text are picked up too.
+    The body is tokenised by a CommonMark parser (inline and reference links, images); the raw
+    HTML it contains is read with BeautifulSoup; bare URLs are taken from text, never from HTML.
     """
     try:
-        html = _MD.render(body)
+        tokens = _MD.parse(body)
     except Exception:  # a pathological body must never stop a crawl
-        html = body
-    soup = BeautifulSoup(html, "html.parser")
+        tokens = []
     seen: dict[str, None] = {}
-    for tag in soup.find_all(["a", "img", "link"]):
-        href = tag.get("href") or tag.get("src")
+    html: list[str] = []
+    texts: list[str] = []
+
+    def add(href: object) -> None:
         if isinstance(href, str):
             href = href.strip()
             if href.lower().startswith(("http://", "https://")):
                 seen.setdefault(href, None)
-    for match in _BARE_URL.finditer(soup.get_text(" ")):
-        seen.setdefault(match.group(0).rstrip(".,;:!?*_"), None)
+
+    for tok in tokens:
+        if tok.type == "html_block":
+            html.append(tok.content)
+        for child in tok.children or ():
+            if child.type == "link_open":
+                add(child.attrGet("href"))
+            elif child.type == "image":
+                add(child.attrGet("src"))
+            elif child.type == "html_inline":
+                html.append(child.content)
+            elif child.type == "text":
+                texts.append(child.content)
+    if html:
+        soup = BeautifulSoup("\n".join(html), "html.parser")
+        for tag in soup.find_all(["a", "img", "link", "source", "iframe"]):
+            add(tag.get("href") or tag.get("src"))
+        texts.append(soup.get_text(" "))
+    for match in _BARE_URL.finditer("\n".join(texts)):
+        add(match.group(0).rstrip(".,;:!?*_"))
     return tuple(seen)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_JSON_DEPTH = 40
@@ -132,7 +132,10 @@ class Harvest:
         return self.model.id
 
     def to_json(self) -> str:
-        return json.dumps(jsonable(asdict(self)), sort_keys=True, ensure_ascii=False)
+        doc = {"model": vars(self.model), "datasets": {k: vars(v) for k, v in self.datasets.items()},
+               "repos": {k: vars(v) for k, v in self.repos.items()},
+               "bases": {k: vars(v) for k, v in self.bases.items()}}
+        return json.dumps(jsonable(doc), sort_keys=True, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Harvest:
