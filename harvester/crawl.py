@@ -346,7 +346,7 @@ class Crawler:
         for base in repo.lineage()[1]:
             if base in h.bases or not is_hub_id(base):
                 continue
-            h.bases[base] = self._model(base)
+            h.bases[base] = replace(self._model(base), body="")  # a base's prose is not scored
             if h.bases[base].status == "ok":
                 self._collect(h.bases[base], h, depth + 1)
 

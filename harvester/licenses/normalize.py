@@ -92,6 +92,7 @@ class Normalizer:
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
         self.normalize = lru_cache(maxsize=65536)(self._normalize)
+        self.identify_text = lru_cache(maxsize=4096)(self._identify_text)  # repos are shared by many models
         self._alias_keys = sorted(rules.by_alias)
 
     # -- single strings -----------------------------------------------------------------------
@@ -102,7 +103,7 @@ class Normalizer:
         if not text:
             return _unknown(raw, "empty license value")
         if len(text) >= _TEXT_MIN_CHARS or text.count("\n") >= 3:
-            return self.identify_text(text, raw=raw)
+            return self._identify_text(text, raw=raw)
         low = text.lower()
         if low in self.rules.unflagged:
             return _unknown(raw, f"tag {low!r} is deliberately not mapped: {self.rules.unflagged[low]}")
@@ -206,7 +207,7 @@ class Normalizer:
         return _combine(" , ".join(values), results, "AND", "license list")
 
     # -- LICENSE texts ---------------------------------------------------------------------------
-    def identify_text(self, text: str, raw: str | None = None) -> LicenseResult:
+    def _identify_text(self, text: str, raw: str | None = None) -> LicenseResult:
         """Identify a whole LICENSE text by its rule phrases; a partial match is only a hint."""
         raw = text if raw is None else raw
         words = _text_words(text)

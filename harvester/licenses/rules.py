@@ -31,6 +31,7 @@ _CC_WORDS = [
 ]
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case-, punctuation- and filler-insensitive key for names as people write them.
 
