@@ -156,9 +156,14 @@ print(time.perf_counter() - t0)
     return float(out.stdout.strip().splitlines()[-1]) / len(models)
 
 
-def bench_crawl(n: int = 2000, latency_ms: float = 20, workers: int = 16,
+# The Hub's Enterprise plan (6,000 API and 50,000 resolver requests per 5 minutes, hub-api.md §1.7),
+# and GitHub at 20 requests/s: a large paying user, the case where crawl speed matters most.
+BENCH_RATES = {"hub_api": 6000 / 300, "hub_files": 50000 / 300, "github_rest": 20.0}
+
+
+def bench_crawl(n: int = 2000, latency_ms: float = 20, workers: int = 8,
                 rates: dict[str, float] | None = None, naive_models: int = 100) -> dict[str, Any]:
-    rates = rates or {"hub_api": 20.0, "hub_files": 200.0, "github_rest": 20.0}
+    rates = rates or BENCH_RATES
     need = _minimum(n)
     rate_args = [f"--rate={b}={r}" for b, r in rates.items()]
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,7 +186,8 @@ def bench_crawl(n: int = 2000, latency_ms: float = 20, workers: int = 16,
     served = {b: cold_req.get(b, 0) for b in ("hub_api", "hub_files", "github_rest", "github_graphql")}
     bound = max(need[b] / rates[b] for b in need if rates.get(b))
     return {
-        "crawl_models": n, "crawl_exit_codes": [cold_code, warm_code],
+        "crawl_models": n, "crawl_exit_codes": [cold_code, warm_code], "bench_rates": rates,
+        "latency_ms": latency_ms,
         "cold_seconds": round(cold_s, 2), "rate_limit_bound_seconds": round(bound, 2),
         "efficiency_vs_rate_limit_bound": round(bound / cold_s, 3),
         "requests_cold": served, "requests_minimum": need,
@@ -215,19 +221,51 @@ def bench_rescore(db: Path) -> float:
         return count / (time.perf_counter() - t0)
 
 
-def bench_scale(n: int = 100_000, workers: int = 16) -> dict[str, Any]:
-    """A warm run over ``n`` models (after a cold one): models covered and the crawler's peak memory."""
+def _seed(db: Path, n: int) -> float:
+    """A store that already holds a harvest of every synthetic model (what a cold crawl leaves).
+
+    Seeding writes the rows directly (one scored template per licence) instead of crawling 100,000
+    models over HTTP first: the warm run it prepares for is what is measured.
+    """
+    from harvester.fixture_hub.synthetic import synthetic_corpus
+    from harvester.harvest import Harvest, RepoCard
+    from harvester.score.knowledge import load_knowledge
+    from harvester.score.scorer import score
+    from harvester.store.sqlite import Store
+
+    t0 = time.perf_counter()
+    corpus = synthetic_corpus(n)
+    k, norm = load_knowledge(), Normalizer(load_rules())
+    templates: dict[str, Any] = {}
+    with Store(db) as store:
+        run = store.begin_run({"seeded": n})
+        with store.group_commit(max_age_s=5.0):
+            for mid, repo in corpus.models.items():
+                lic = str(repo.card_data.get("license"))
+                h = Harvest(RepoCard(mid, sha=repo.sha, card_data={"license": lic}, info={"tags": repo.tags()}))
+                if lic not in templates:
+                    templates[lic] = score(h, k, norm)
+                store.save_model(run, h, *templates[lic])
+        store.finish_run(run, "ok", {"models_ok": n, "seeded": True})
+    return time.perf_counter() - t0
+
+
+def bench_scale(n: int = 100_000, workers: int = 8) -> dict[str, Any]:
+    """A warm run over ``n`` models: how many it covers and the crawler's peak memory (RSS)."""
     with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "scale.db"
+        seed_s = _seed(db, n)
         hub = Hub(n)
         try:
-            db = Path(tmp) / "scale.db"
-            cold_s, cold_code, cold_rss, _ = _crawl(hub, db, ["--workers", str(workers)])
+            s0 = hub.stats()
             warm_s, warm_code, warm_rss, warm = _crawl(hub, db, ["--workers", str(workers)])
+            req = _delta(hub.stats(), s0)
         finally:
             hub.close()
-    return {"scale_models": warm.get("models_ok", 0), "scale_exit_codes": [cold_code, warm_code],
-            "scale_cold_seconds": round(cold_s, 1), "scale_cold_peak_rss_mb": round(cold_rss),
-            "scale_warm_seconds": round(warm_s, 1), "scale_peak_rss_mb": round(warm_rss)}
+    return {"scale_models": warm.get("models_ok", 0), "scale_models_carried": warm.get("models_carried", 0),
+            "scale_exit_code": warm_code, "scale_seed_seconds": round(seed_s, 1),
+            "scale_warm_seconds": round(warm_s, 1), "scale_requests": sum(req.values()),
+            "scale_peak_rss_mb": round(warm_rss)}
 
 
 def main() -> None:

@@ -388,7 +388,8 @@ class Crawler:
         status = "failed"
         to_copy: list[tuple[str, int]] = []
         try:
-            with ThreadPoolExecutor(self.workers, thread_name_prefix="harvest") as pool:
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="harvest") as pool, \
+                    self.store.group_commit() as commit_tick:
                 pending: dict[Future[Any], str] = {}
 
                 def drain(block: bool) -> None:
@@ -402,6 +403,7 @@ class Crawler:
                             ok += 1
                         else:
                             failed += 1
+                        commit_tick()
                         self._tick(ok + failed + carried)
 
                 for model_id, info in self.select(sel, watermark):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
 
 T = TypeVar("T")
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -32,6 +32,14 @@ class RetryPolicy:
     base: float = 0.5  # seconds; backoff is random-exponential from here
     cap: float = 30.0
     timeout: float = 30.0  # per request
+    patience: float = 900.0  # seconds a rate-limited request keeps waiting as the server asks: a 429 is never fatal
+
+
+def is_rate_limited(exc: BaseException | None) -> bool:
+    resp = response_of(exc) if exc is not None else None
+    if resp is None:
+        return False
+    return resp.status_code == 429 or (resp.status_code == 403 and resp.headers.get("x-ratelimit-remaining") == "0")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -83,8 +91,12 @@ class _Wait:
         return float(self.backoff(state))
 
 
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
 def call_with_retries(fn: Callable[[], T], policy: RetryPolicy | None = None,
-                      sleep: Callable[[float], Any] = time.sleep,
+                      sleep: Callable[[float], Any] | None = None,
                       on_retry: Callable[[BaseException], None] | None = None) -> T:
     """Run ``fn`` and retry transient failures with jittered exponential backoff (or as the server asks)."""
     p = policy or RetryPolicy()
@@ -93,9 +105,15 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy | None = None,
         if on_retry and state.outcome is not None and state.outcome.exception() is not None:
             on_retry(state.outcome.exception())  # type: ignore[arg-type]
 
+    def stop(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if is_rate_limited(exc):
+            return (state.seconds_since_start or 0.0) > p.patience  # waiting is what the server asked for
+        return state.attempt_number >= p.attempts
+
     retrying = Retrying(
-        retry=retry_if_exception(is_transient), stop=stop_after_attempt(p.attempts),
-        wait=_Wait(p.base, p.cap), sleep=sleep, reraise=True, before_sleep=before_sleep,
+        retry=retry_if_exception(is_transient), stop=stop,
+        wait=_Wait(p.base, p.cap), sleep=sleep or (lambda s: _sleep(s)), reraise=True, before_sleep=before_sleep,
     )
     return retrying(fn)
 

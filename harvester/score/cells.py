@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -14,7 +14,10 @@ class Evidence:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        d = {"source": self.source, "raw": self.raw, "rule": self.rule}
+        if self.note is not None:
+            d["note"] = self.note
+        return d
 
 
 @dataclass(frozen=True)

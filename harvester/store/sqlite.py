@@ -12,7 +12,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,7 @@ CREATE TABLE IF NOT EXISTS review (
     hint TEXT
 );
 CREATE INDEX IF NOT EXISTS review_key ON review (evidence_key);
+CREATE INDEX IF NOT EXISTS review_model ON review (run_id, model_id);
 -- v2: incremental crawls
 CREATE TABLE IF NOT EXISTS latest (          -- the newest harvest of every model, whatever run
     model_id TEXT PRIMARY KEY,
@@ -107,6 +109,8 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
+        self._group_started: float | None = None
+        self._sp = 0
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -150,7 +154,20 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """One transaction: all or nothing."""
+        """All or nothing: a transaction, or a savepoint inside an open group commit."""
+        if self._group_started is not None:
+            self._sp += 1
+            name = f"sp{self._sp}"
+            self.db.execute(f"SAVEPOINT {name}")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute(f"ROLLBACK TO {name}")
+                self.db.execute(f"RELEASE {name}")
+                raise
+            else:
+                self.db.execute(f"RELEASE {name}")
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -159,6 +176,37 @@ class Store:
             raise
         else:
             self.db.execute("COMMIT")
+
+    # -- group commit ---------------------------------------------------------------------------
+    @contextmanager
+    def group_commit(self, max_age_s: float = 0.25) -> Iterator[Callable[[], None]]:
+        """Commit whole models in groups: each model stays all-or-nothing (a savepoint), but one
+        commit covers the models finished within ``max_age_s``, so a crash loses at most that much
+        work and the WAL is written once per group instead of once per model.
+
+        Yields ``tick()``, to call after each model: it commits once the group is old enough.
+        """
+        def begin() -> None:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._group_started = time.monotonic()
+
+        def end() -> None:
+            self._group_started = None
+            self.db.execute("COMMIT")
+
+        def tick() -> None:
+            if self._group_started is not None and time.monotonic() - self._group_started >= max_age_s:
+                end()
+                begin()
+
+        begin()
+        try:
+            yield tick
+        except BaseException:
+            end()  # every model in the group is complete: keep them
+            raise
+        else:
+            end()
 
     # -- runs -----------------------------------------------------------------------------------
     @contextmanager
