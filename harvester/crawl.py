@@ -286,7 +286,16 @@ class Crawler:
             check_github_id(full_name)
             # One request for most repositories: GitHub's own detection names SPDX licences. The
             # licence file is read only when GitHub could not name it ("other", NOASSERTION).
-            meta = self.github.repo(full_name)
+            repo_key = f"gh:{full_name.lower()}:repo"
+            cached_repo = self.store.cache_get(repo_key)
+            status, meta, repo_etag = self.github.repo(full_name, etag=cached_repo[0] if cached_repo else None)
+            if status == 304 and cached_repo:
+                self._count("github_not_modified")  # GitHub does not count a 304 against the limit
+                meta = json.loads(cached_repo[1])
+            elif meta is not None and repo_etag:
+                slim = {"full_name": meta.get("full_name"), "license": meta.get("license")}
+                with self._lock:
+                    self._cache_updates.append((repo_key, repo_etag, json.dumps(slim).encode()))
             if meta is None:
                 ev.status, ev.reason = "not_found", "GitHub answered 404"
                 return ev

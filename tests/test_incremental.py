@@ -58,6 +58,8 @@ def test_unchanged_hub_costs_only_listing_pages_and_changes_are_refetched(tmp_pa
         assert hub.stats["hub_files"] == 4 and hub.stats["hub_api"] == 2
     s = _summary(db, capsys)
     assert s["models_harvested"] == 1 and s["models_carried"] == 8 and s["cards_not_modified"] == 1
+    # ETags kept between runs: every repository GitHub knows answered 304 (two others are 404s)
+    assert s["requests"]["github_rest"] == 5 and s["github_not_modified"] == 3
 
 
 def test_since_last_reads_one_page_and_only_new_or_changed_models(tmp_path, capsys):

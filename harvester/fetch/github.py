@@ -61,11 +61,11 @@ class GithubSource:
 
         return call_with_retries(get, self.policy, on_retry=self.on_retry)
 
-    def repo(self, full_name: str) -> dict[str, Any] | None:
-        """Repository JSON (after following renames), or None when GitHub says 404."""
+    def repo(self, full_name: str, etag: str | None = None) -> tuple[int, dict[str, Any] | None, str | None]:
+        """(status, repository JSON after following renames, ETag); 404 gives None, 304 "as before"."""
         check_github_id(full_name)
-        _, body, _ = self._get(f"/repos/{full_name}")
-        return body if isinstance(body, dict) else None
+        status, body, new_etag = self._get(f"/repos/{full_name}", etag)
+        return status, body if isinstance(body, dict) else None, new_etag
 
     def license(self, full_name: str, etag: str | None = None) -> LicenseAnswer:
         """The detected licence file: path, text and GitHub's license object (status 304: unchanged)."""

@@ -354,7 +354,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(301, {"message": "Moved Permanently", "url": location},
                               {"Location": location})
         if not tail:
-            return self._json(200, self._github_repo(repo), {"ETag": f'"{git_blob_sha(repo.full_name.encode())}"'})
+            body = self._github_repo(repo)
+            etag = f'"{git_blob_sha(json.dumps(body, sort_keys=True).encode())}"'
+            if self.headers.get("If-None-Match") == etag:
+                return self._send(304, b"", "application/json", {"ETag": etag})
+            return self._json(200, body, {"ETag": etag})
         if tail == ["license"]:
             found = repo.license_file()
             if found is None:
