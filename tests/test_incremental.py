@@ -30,13 +30,19 @@ def _summary(db: Path, capsys) -> dict:
     return json.loads(capsys.readouterr().out)["summary"]
 
 
+def _hub_copy(tmp_path: Path) -> Path:
+    """A private copy of the bundled fixtures that a test may change between crawls."""
+    root = tmp_path / "hub"
+    shutil.copytree(FIXTURES, root)
+    return root
+
+
 def _delta(a: dict, b: dict) -> dict:
     return {k: b.get(k, 0) - a.get(k, 0) for k in set(a) | set(b) if b.get(k, 0) != a.get(k, 0)}
 
 
 def test_unchanged_hub_costs_only_listing_pages_and_changes_are_refetched(tmp_path, capsys):
-    root = tmp_path / "hub"
-    shutil.copytree(FIXTURES, root)
+    root = _hub_copy(tmp_path)
     db = tmp_path / "n.db"
     with serve(root) as hub:
         assert _crawl(hub.url, db) == 0
@@ -63,8 +69,7 @@ def test_unchanged_hub_costs_only_listing_pages_and_changes_are_refetched(tmp_pa
 
 
 def test_since_last_reads_one_page_and_only_new_or_changed_models(tmp_path, capsys):
-    root = tmp_path / "hub"
-    shutil.copytree(FIXTURES, root)
+    root = _hub_copy(tmp_path)
     db = tmp_path / "s.db"
     with serve(root) as hub:
         assert _crawl(hub.url, db, "--since", "last") == 0  # no earlier run: a full crawl
@@ -88,8 +93,7 @@ def test_since_last_reads_one_page_and_only_new_or_changed_models(tmp_path, caps
 
 
 def test_readme_unchanged_under_a_new_sha_is_a_304(tmp_path, capsys):
-    root = tmp_path / "hub"
-    shutil.copytree(FIXTURES, root)
+    root = _hub_copy(tmp_path)
     db = tmp_path / "e.db"
     with serve(root) as hub:
         assert _crawl(hub.url, db) == 0
