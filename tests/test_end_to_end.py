@@ -40,6 +40,7 @@ def test_crawl_fixtures_and_export(tmp_path, capsys):
     assert gguf["sft_data"] == chat["sft_data"] and gguf["pretraining_code"] == "C5"
     assert by_id["acme/custom-license"]["weights"] == "?"
     assert by_id["acme/linked-license"]["weights"] == "D5"  # its LICENSE file is an MIT text
+    assert by_id["acme/prose-only"]["weights"] == "D5"  # "released under the MIT License", prose only
 
     js = tmp_path / "t.json"
     assert main(["export", "--db", str(db), "--format", "json", "--out", str(js)]) == 0
@@ -83,6 +84,24 @@ def test_crawl_of_every_identified_corpus_model(corpus, tmp_path):
     assert len(rows) == len(ids) == 103
     for r in rows:
         assert all(is_valid(c, r[c]) for c in COMPONENTS), r
+    by_id = {r["model_id"]: r for r in rows}
+    expected = {
+        ("google-t5/t5-small", "weights"): "D5",  # no front matter; "Apache 2.0" in the prose
+        ("tiiuae/falcon-40b", "weights"): "D3",  # early card: TII Falcon LLM License, prose only
+        ("tiiuae/falcon-7b", "weights"): "D5",  # after its switch to Apache-2.0
+        ("microsoft/phi-2", "weights"): "D3",  # license_name microsoft-research-license (before MIT)
+        ("deepseek-ai/deepseek-llm-7b-chat", "weights"): "D4",  # license_name deepseek
+        ("meta-llama/Llama-2-7b-chat-hf", "weights"): None,  # not in the corpus: skipped below
+        ("TheBloke/Llama-2-7B-Chat-GPTQ", "weights"): "D3",  # llama2
+        ("bigscience/bloom-3b", "weights"): "D4",  # BigScience RAIL 1.0
+        ("EleutherAI/pythia-14m", "inference_code"): "C5",  # its own org's repository, Apache-2.0 text
+        ("EleutherAI/pythia-14m", "finetuning_code"): "N/A",  # a base model
+        ("facebook/opt-66b", "weights"): "?",  # license: other with nothing else: flagged, not guessed
+        ("stabilityai/stablelm-base-alpha-3b", "weights"): "?",  # prose says only "Creative Commons"
+    }
+    for (model, comp), level in expected.items():
+        if level is not None:
+            assert by_id[model][comp] == level, (model, comp, by_id[model][comp])
 
 
 def test_failed_model_is_recorded_and_run_goes_on(tmp_path, capsys):

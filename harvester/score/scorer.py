@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harvester.cards import as_list
+from harvester.cards import as_list, prose_license_candidates
 from harvester.harvest import GithubRepoEvidence, Harvest, RepoCard
 from harvester.levels import COMPONENTS, KIND, NA, UNKNOWN, closed, level_for_points
 from harvester.licenses.normalize import LicenseResult, Normalizer
@@ -143,9 +143,24 @@ def _github_license(ctx: _Ctx, repo: GithubRepoEvidence) -> tuple[LicenseResult,
 
 
 # -- components -----------------------------------------------------------------------------------
+def _prose_license(ctx: _Ctx, repo: RepoCard) -> tuple[LicenseResult, Evidence] | None:
+    """A licence the card states only in its prose; used only when its metadata names none."""
+    for candidate in prose_license_candidates(repo.body):
+        r = ctx.n.normalize(candidate)
+        if r.known and r.points is not None:
+            return r, _ev(repo.url, candidate, r.rule, "license stated in the card's prose, not its metadata")
+    return None
+
+
 def _weights(ctx: _Ctx) -> Cell:
     model = ctx.h.model
     results = repo_license(ctx, model)
+    unsettled = not results or all(not r.known and r.input.strip().lower() in ("other", "unknown")
+                                   for r, _ in results)
+    if unsettled:
+        prose = _prose_license(ctx, model)
+        if prose is not None:
+            return _license_cell(ctx, "weights", [prose])
     if not results:
         return Cell(UNKNOWN, evidence=(_ev(model.url, "no license in card metadata", "weights.no-license"),))
     return _license_cell(ctx, "weights", results)
