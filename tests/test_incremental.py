@@ -157,3 +157,28 @@ def test_json_log_lines_when_not_on_a_terminal(tmp_path, capsys):
     events = [x.get("event") for x in lines]
     assert events.count("model_ok") == 9 and events[-1] == "run_done"
     assert lines[-1]["summary"]["models_ok"] == 9
+
+
+def test_synthetic_hub_has_the_shape_of_the_real_corpus(corpus):
+    """Datasets, base models and GitHub links per card in the corpus's proportions; popular ones shared."""
+    from collections import Counter
+
+    from harvester.cards import as_list, github_repos, parse_card
+    from harvester.fixture_hub.synthetic import synthetic_corpus
+
+    def shape(cards: list[bytes]) -> dict[str, float]:
+        parsed = [parse_card(c) for c in cards]
+        n = len(parsed)
+        return {"datasets": sum(bool(as_list(c.metadata.get("datasets"))) for c in parsed) / n,
+                "base_model": sum(bool(as_list(c.metadata.get("base_model"))) for c in parsed) / n,
+                "github": sum(bool(github_repos(c.links)) for c in parsed) / n}
+
+    real = shape([p.read_bytes() for p in (corpus / "models").glob("*/*/README.md")])
+    synth_corpus = synthetic_corpus(3000, seed=3)
+    synth = shape([r.readme for r in synth_corpus.models.values()])
+    for key in real:
+        assert abs(real[key] - synth[key]) < 0.05, (key, real[key], synth[key])
+    bases = Counter(str(r.card_data["base_model"]) for r in synth_corpus.models.values()
+                    if "base_model" in r.card_data)
+    top = bases.most_common(1)[0][1]
+    assert top >= 10 * (sum(bases.values()) / len(bases))  # a popular base is shared far more than the average one
