@@ -323,10 +323,10 @@ class Crawler:
             ev.status, ev.reason = "error", f"{type(exc).__name__}: {exc}"
         return ev
 
-    def _model(self, model_id: str, info: dict[str, Any] | None = None) -> RepoCard:
+    def _model(self, model_id: str, info: dict[str, Any] | None = None, as_base: bool = False) -> RepoCard:
         """A model card, fetched once per run whether it is crawled itself or needed as a base."""
         def fetch() -> RepoCard:
-            if info is None:
+            if as_base:
                 self._count("base_models_fetched")
             return self._hub_card(model_id, info)
 
@@ -355,7 +355,7 @@ class Crawler:
         for base in repo.lineage()[1]:
             if base in h.bases or not is_hub_id(base):
                 continue
-            h.bases[base] = replace(self._model(base), body="")  # a base's prose is not scored
+            h.bases[base] = replace(self._model(base, as_base=True), body="")  # a base's prose is not scored
             if h.bases[base].status == "ok":
                 self._collect(h.bases[base], h, depth + 1)
 
