@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import queue
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -23,7 +24,7 @@ import httpx
 from huggingface_hub.errors import HfHubHTTPError
 
 from harvester.cards import as_list, decode, field_problems, github_repos, parse_card
-from harvester.fetch.github import GithubSource
+from harvester.fetch.github import GRAPHQL_BATCH, GithubSource, GraphqlRepo
 from harvester.fetch.hub import Gated, HubSource, NotFound
 from harvester.fetch.limits import RateLimiter
 from harvester.harvest import GithubRepoEvidence, Harvest, RepoCard
@@ -119,6 +120,51 @@ class _Once:
             self.items.setdefault(key, fut)
 
 
+class _GraphqlBatcher:
+    """Collects the GitHub repositories workers ask for and looks them up GRAPHQL_BATCH at a time."""
+
+    def __init__(self, github: GithubSource, window_s: float = 0.05) -> None:
+        self.github = github
+        self.window_s = window_s
+        self.queue: queue.Queue[tuple[str, Future[Any]] | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, name="graphql-batcher", daemon=True)
+        self.thread.start()
+
+    def lookup(self, name: str) -> GraphqlRepo | None:
+        fut: Future[Any] = Future()
+        self.queue.put((name, fut))
+        return fut.result()
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while True:
+            first = self.queue.get()
+            if first is None:
+                return
+            batch = [first]
+            deadline = time.monotonic() + self.window_s
+            while len(batch) < GRAPHQL_BATCH:
+                try:
+                    item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is None:
+                    self.queue.put(None)
+                    break
+                batch.append(item)
+            names = list(dict.fromkeys(n for n, _ in batch))
+            try:
+                found = self.github.graphql_licenses(names)
+                for name, fut in batch:
+                    fut.set_result(found.get(name))
+            except Exception as exc:  # every waiting worker sees the failure
+                for _, fut in batch:
+                    fut.set_exception(exc)
+
+
 class Crawler:
     def __init__(self, store: Store, hub: HubSource, github: GithubSource, *,
                  knowledge: Knowledge | None = None, normalizer: Normalizer | None = None,
@@ -143,6 +189,7 @@ class Crawler:
         self.requests: Counter[str] = Counter()
         self.problems: dict[str, list[str]] = {}  # model id -> card problems (partial parses)
         self._cache_updates: list[tuple[str, str, bytes]] = []
+        self._graphql: _GraphqlBatcher | None = None
 
     # -- bookkeeping (any thread) -----------------------------------------------------------------
     def _request(self, bucket: str) -> None:
@@ -284,6 +331,8 @@ class Crawler:
         key = f"gh:{full_name.lower()}:license"
         try:
             check_github_id(full_name)
+            if self._graphql is not None:
+                return self._github_via_graphql(full_name, ev, key)
             # One request for most repositories: GitHub's own detection names SPDX licences. The
             # licence file is read only when GitHub could not name it ("other", NOASSERTION).
             repo_key = f"gh:{full_name.lower()}:repo"
@@ -305,23 +354,40 @@ class Crawler:
             ev.spdx_id = lic.get("spdx_id")
             if not lic or (ev.spdx_id and ev.spdx_id not in ("NOASSERTION", "OTHER")):
                 return ev
-            cached = self.store.cache_get(key)
-            ans = self.github.license(ev.moved_to or full_name, etag=cached[0] if cached else None)
-            if ans.status == 304 and cached:
-                self._count("github_not_modified")
-                body = json.loads(cached[1])
-                ev.license_path, ev.license_text = body["path"], body["text"]
-            elif ans.path is not None:
-                ev.license_path, ev.license_text = ans.path, ans.text
-                if ans.etag:
-                    body = json.dumps({"path": ev.license_path, "text": ev.license_text})
-                    with self._lock:
-                        self._cache_updates.append((key, ans.etag, body.encode()))
+            self._read_license_file(ev, full_name, key)
         except InvalidId as exc:
             ev.status, ev.reason = "invalid", str(exc)
         except httpx.HTTPError as exc:
             ev.status, ev.reason = "error", f"{type(exc).__name__}: {exc}"
         return ev
+
+    def _github_via_graphql(self, full_name: str, ev: GithubRepoEvidence, key: str) -> GithubRepoEvidence:
+        """With a token: licences of many repositories per GraphQL request; the file only when unnamed."""
+        found = self._graphql.lookup(full_name) if self._graphql else None
+        if found is None:
+            ev.status, ev.reason = "not_found", "GitHub GraphQL: could not resolve the repository"
+            return ev
+        if found.name_with_owner.lower() != full_name.lower():
+            ev.moved_to = found.name_with_owner
+        ev.spdx_id = found.spdx_id
+        if found.pseudo or found.spdx_id in ("NOASSERTION", "OTHER"):
+            self._read_license_file(ev, full_name, key)
+        return ev
+
+    def _read_license_file(self, ev: GithubRepoEvidence, full_name: str, key: str) -> None:
+        """The licence file itself, conditional on the ETag kept from an earlier run."""
+        cached = self.store.cache_get(key)
+        ans = self.github.license(ev.moved_to or full_name, etag=cached[0] if cached else None)
+        if ans.status == 304 and cached:
+            self._count("github_not_modified")
+            body = json.loads(cached[1])
+            ev.license_path, ev.license_text = body["path"], body["text"]
+        elif ans.path is not None:
+            ev.license_path, ev.license_text = ans.path, ans.text
+            if ans.etag:
+                body = json.dumps({"path": ev.license_path, "text": ev.license_text})
+                with self._lock:
+                    self._cache_updates.append((key, ans.etag, body.encode()))
 
     def _model(self, model_id: str, info: dict[str, Any] | None = None, as_base: bool = False) -> RepoCard:
         """A model card, fetched once per run whether it is crawled itself or needed as a base."""
@@ -380,7 +446,14 @@ class Crawler:
     def run(self, sel: Selection, params: dict[str, Any] | None = None) -> tuple[int, int]:
         """Crawl a selection into a run. Returns (run id, exit code)."""
         with self.store.crawl_lock():
-            return self._run(sel, params)
+            if self.github.token:
+                self._graphql = _GraphqlBatcher(self.github)
+            try:
+                return self._run(sel, params)
+            finally:
+                if self._graphql is not None:
+                    self._graphql.close()
+                    self._graphql = None
 
     def _run(self, sel: Selection, params: dict[str, Any] | None) -> tuple[int, int]:
         all_params = {**sel.as_params(), **(params or {})}

@@ -182,3 +182,20 @@ def test_synthetic_hub_has_the_shape_of_the_real_corpus(corpus):
                     if "base_model" in r.card_data)
     top = bases.most_common(1)[0][1]
     assert top >= 10 * (sum(bases.values()) / len(bases))  # a popular base is shared far more than the average one
+
+
+def test_github_licences_are_batched_through_graphql_with_a_token(tmp_path, monkeypatch, capsys):
+    with serve(FIXTURES) as hub:
+        assert _crawl(hub.url, tmp_path / "rest.db") == 0
+        rest = dict(hub.stats)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_test")
+    with serve(FIXTURES) as hub:
+        monkeypatch.setenv("GITHUB_API_URL", hub.url)
+        assert main(["crawl", "--db", str(tmp_path / "gql.db"), "--hf-endpoint", hub.url]) == 0
+        gql = dict(hub.stats)
+    assert rest["github_rest"] == 7 and "github_graphql" not in rest  # six repositories, one renamed (301)
+    assert gql.get("github_rest", 0) == 0 and 1 <= gql["github_graphql"] <= 3  # six repositories, batched
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    main(["export", "--db", str(tmp_path / "rest.db"), "--out", str(a)])
+    main(["export", "--db", str(tmp_path / "gql.db"), "--out", str(b)])
+    assert a.read_text() == b.read_text()

@@ -10,6 +10,7 @@ import base64
 import contextlib
 import json
 import random
+import re
 import socket
 import struct
 import threading
@@ -189,6 +190,22 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = unquote(parts.path)
         query = parse_qs(parts.query, keep_blank_values=True)
+        if self._begin(path):
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._route(path, query)
+
+    def do_POST(self) -> None:
+        path = unquote(urlsplit(self.path).path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(length, 1_000_000)) if length > 0 else b""
+        if self._begin(path):
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                if path == "/graphql":
+                    return self._graphql(body)
+                self._json(404, {"message": "Not Found"})
+
+    def _begin(self, path: str) -> bool:
+        """Count, delay, rate-limit and maybe spoil a request; False when it has been answered already."""
         fault = None if path == "/_stats" else self.server.faults.draw()
         bucket = _bucket(path)
         self.server.count(bucket, self.headers.get("Authorization"), fault)
@@ -204,11 +221,39 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(429, {"error": "rate limit exceeded"},
                            {"Retry-After": f"{wait:.3f}", "RateLimit": f'"{name}";r=0;t={wait:.3f}',
                             "X-RateLimit-Remaining": "0"})
-            return
+            return False
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             if fault and self._fault(fault):
-                return
-            self._route(path, query)
+                return False
+        return True
+
+    def _graphql(self, body: bytes) -> None:
+        """GitHub's GraphQL for aliased ``repository(owner:, name:) { licenseInfo }`` lookups."""
+        if not self.headers.get("Authorization"):
+            return self._json(401, {"message": "This endpoint requires you to be authenticated."})
+        try:
+            query = json.loads(body)["query"]
+        except (ValueError, KeyError, TypeError):
+            return self._json(400, {"message": "Problems parsing JSON"})
+        data: dict[str, Any] = {}
+        errors = []
+        wanted = re.findall(r'(\w+)\s*:\s*repository\(\s*owner:\s*"([^"]+)"\s*,\s*name:\s*"([^"]+)"\s*\)', query)
+        for alias, owner, name in wanted:
+            repo = self.server.corpus.github.get(f"{owner}/{name}".lower())
+            moved = repo.meta.get("moved_to") if repo else None
+            if isinstance(moved, str):
+                repo = self.server.corpus.github.get(moved.lower())
+            if repo is None:
+                data[alias] = None
+                errors.append({"type": "NOT_FOUND", "path": [alias],
+                               "message": f"Could not resolve to a Repository with the name '{owner}/{name}'."})
+                continue
+            lic = self._license_obj(repo)
+            data[alias] = {"nameWithOwner": repo.full_name, "licenseInfo": None if lic is None else {
+                "key": lic["key"], "spdxId": lic["spdx_id"], "name": lic["name"],
+                "pseudoLicense": lic["spdx_id"] == "NOASSERTION"}}
+        data["rateLimit"] = {"cost": 1, "remaining": 4999, "resetAt": "2030-01-01T00:00:00Z"}
+        self._json(200, {"data": data, **({"errors": errors} if errors else {})})
 
     def _fault(self, kind: str) -> bool:
         """Answer with an injected fault; False lets the request through to be spoiled on the way out."""
