@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -144,7 +145,7 @@ class JsonLogFormatter(logging.Formatter):
 def cmd_export(args: argparse.Namespace) -> int:
     from harvester.report.export import render
 
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         text = render(store, args.format, args.run)
     _write(args.out, text)
     return EXIT_OK
@@ -156,7 +157,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".png", ".svg"):
         raise UsageError(f"--out {out}: the plot is written as .png or .svg")
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         run = store.run(args.run) if args.run else store.last_scored_run()
         cells = store.cells(run.id)
     _write(str(out), plot.render(cells, out.suffix[1:].lower(), f"Openness levels per component, run {run.id}"))
@@ -166,7 +167,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from harvester.report import diff
 
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         d = diff.compute(store, args.from_run, args.to_run)
     _write(args.out, diff.render(d, args.format))
     return EXIT_OK
@@ -175,7 +176,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_review(args: argparse.Namespace) -> int:
     from harvester.report import review
 
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         if args.action == "list":
             _write(args.out, review.render(review.groups(store, args.run), args.format))
         elif args.action == "show":
@@ -198,7 +199,7 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 def cmd_rescore(args: argparse.Namespace) -> int:
     n, k = _scoring(args)
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         run = store.run(args.run) if args.run else store.last_scored_run()
         count = 0
         for h in store.harvests(run.id):
@@ -210,7 +211,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         run = store.run(args.run) if args.run else store.last_scored_run()
         cells = store.cells(run.id).get(args.model)
     if cells is None:
@@ -230,7 +231,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         if args.action == "list":
             for r in store.runs():
                 s = r.summary or {}
@@ -428,6 +429,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harvester: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `harvester explain … | head`: the reader has all it wants
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter exit quiet
+        return EXIT_OK
 
 
 if __name__ == "__main__":

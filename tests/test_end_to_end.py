@@ -118,3 +118,13 @@ def test_failed_model_is_recorded_and_run_goes_on(tmp_path, capsys):
     assert "not found" in reasons["acme/missing-model"]
     assert "not a valid Hub repo id" in reasons["../../etc/passwd"]
     assert doc["summary"]["models_ok"] == 1
+
+
+def test_bad_store_paths_are_clear_errors(tmp_path, capsys):
+    assert main(["export", "--db", str(tmp_path / "missing.db")]) == 1
+    assert "no such store" in capsys.readouterr().err
+    assert not (tmp_path / "missing.db").exists()  # reading never creates a store
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    assert main(["runs", "list", "--db", str(junk)]) == 1
+    assert "cannot open the store" in capsys.readouterr().err
