@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -421,8 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     root.propagate = False
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     try:
-        with nullcontext():
-            return int(args.fn(args))
+        return int(args.fn(args))
     except (UsageError, StoreError, RulesError, ValueError) as exc:
         print(f"harvester: {exc}", file=sys.stderr)
         return EXIT_FATAL

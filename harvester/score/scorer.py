@@ -126,19 +126,19 @@ def _other_license(ctx: _Ctx, repo: RepoCard, src: str) -> tuple[LicenseResult, 
 
 
 def _github_license(ctx: _Ctx, repo: GithubRepoEvidence) -> tuple[LicenseResult, Evidence] | None:
+    """The licence file's text when we identify it, else GitHub's own detection, else the unknown text."""
     if repo.status != "ok":
         return None
     src = repo.url or f"https://github.com/{repo.full_name}"
-    if repo.license_text:
-        r = ctx.n.identify_text(repo.license_text)
-        if r.known:
-            return r, _ev(f"{src}/blob/HEAD/{repo.license_path}", repo.license_path, r.rule, "license file text")
+    text = ctx.n.identify_text(repo.license_text) if repo.license_text else None
+    file_src = f"{src}/blob/HEAD/{repo.license_path}"
+    if text is not None and text.known:
+        return text, _ev(file_src, repo.license_path, text.rule, "license file text")
     if repo.spdx_id and repo.spdx_id not in ("NOASSERTION", "OTHER"):
         r = ctx.n.normalize(repo.spdx_id)
         return r, _ev(src, repo.spdx_id, r.rule, "GitHub's detected license")
-    if repo.license_text:
-        r = ctx.n.identify_text(repo.license_text)
-        return r, _ev(f"{src}/blob/HEAD/{repo.license_path}", repo.license_path, None, "license file text")
+    if text is not None:
+        return text, _ev(file_src, repo.license_path, None, "license file text")
     return None
 
 
