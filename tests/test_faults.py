@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from harvester.cards import parse_card
 from harvester.cli import main
 from harvester.fixture_hub.server import Faults, serve
-from tests.conftest import ROOT
+from tests.conftest import ROOT, corpus_sample
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
@@ -46,7 +46,11 @@ MALFORMED: dict[str, bytes] = {
 
 
 def _hostile_corpus(corpus: Path, dest: Path) -> Path:
-    shutil.copytree(corpus, dest)
+    """A sample of the corpus (every hand-picked card, some most-liked ones) plus the malformed cards."""
+    for sub in ("datasets", "github"):
+        shutil.copytree(corpus / sub, dest / sub)
+    for model in corpus_sample(corpus):
+        shutil.copytree(corpus / "models" / model, dest / "models" / model)
     for name, data in MALFORMED.items():
         d = dest / "models" / "malformed" / name
         d.mkdir(parents=True)
@@ -55,8 +59,7 @@ def _hostile_corpus(corpus: Path, dest: Path) -> Path:
 
 
 def _good_ids(corpus: Path) -> list[str]:
-    lines = (corpus / "models" / "MANIFEST.tsv").read_text().splitlines()[1:]
-    return [x.split("\t")[0] for x in lines if not x.startswith("unidentified/")]
+    return corpus_sample(corpus)
 
 
 def _export(db: Path, out: Path) -> dict[str, list[str]]:
@@ -125,6 +128,21 @@ def test_same_table_under_fault_rate_025(hostile, clean_table, corpus, tmp_path,
     main(["runs", "show", "--db", str(db), "--json"])
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert summary["retries_hub"] + summary["retries_github"] > 100
+
+
+def test_a_listing_page_that_times_out_is_asked_again_smaller(tmp_path):
+    """A page of card data costs the server time in proportion to its size; past the client's timeout,
+    repeating the same request can never succeed (a whole-corpus crawl once failed that way)."""
+    from harvester.fixture_hub.synthetic import synthetic_corpus
+
+    with serve(synthetic_corpus(400, seed=5), faults=Faults(listing_item_s=0.005)) as hub:
+        code = main(["crawl", "--db", str(tmp_path / "p.db"), "--hf-endpoint", hub.url, "--github-endpoint",
+                     hub.url, "--timeout", "0.5", "--retries", "6", "--backoff", "0.01"])
+        limits = [p.split("limit=")[1].split("&")[0] for p in hub.paths if p.startswith("/api/models?")]
+    assert code == 0
+    assert limits[0] == "1000" and limits[-1] == "62"  # halved until a page is served within 0.5 s
+    with sqlite3.connect(tmp_path / "p.db") as con:
+        assert con.execute("SELECT COUNT(*) FROM harvests").fetchone()[0] == 400
 
 
 def test_sigkill_mid_run_then_rerun_resumes_and_gives_the_same_table(hostile, clean_table, corpus, tmp_path):

@@ -20,6 +20,7 @@ PUBLIC_ENDPOINT = "https://huggingface.co"
 MAX_FILE_BYTES = 2_000_000
 """Cards and licence files are read up to this size: a huge card costs bounded memory and time."""
 PAGE_SIZE = 1000
+MIN_PAGE_SIZE = 50
 _SAFE_FILE = re.compile(r"[A-Za-z0-9._-][A-Za-z0-9._/ -]{0,200}")
 
 
@@ -155,9 +156,12 @@ class HubSource:
         """One listing request per page, with card data and sha: no per-model info call needed.
 
         Pages are fetched with the client's session and parsed by its ``ModelInfo``; each page is
-        retried on its own, so a fault on page 40 does not restart the listing.
+        retried on its own, so a fault on page 40 does not restart the listing. A page with card
+        data takes the server time in proportion to its size: one that times out is asked again at
+        half the size (down to ``MIN_PAGE_SIZE``) instead of being repeated until the retries run out.
         """
-        params: dict[str, Any] = {"full": "true", "cardData": "true", "limit": min(limit or PAGE_SIZE, PAGE_SIZE)}
+        size = min(limit or PAGE_SIZE, PAGE_SIZE)
+        params: dict[str, Any] = {"full": "true", "cardData": "true", "limit": size}
         if author:
             params["author"] = author
         if search:
@@ -170,10 +174,16 @@ class HubSource:
         seen = 0
         session = get_session()
         while url:
-            def get(page_url: str = url, page_params: dict[str, Any] | None = params if seen == 0 else None,
-                    ) -> tuple[list[dict[str, Any]], str | None]:
+            def get(page_url: str = url, first: bool = seen == 0) -> tuple[list[dict[str, Any]], str | None]:
+                nonlocal size
                 self._before("hub_api")
-                resp = session.get(page_url, params=page_params, headers=self._headers(), timeout=self.policy.timeout)
+                target = httpx.URL(page_url, params=params) if first else httpx.URL(page_url)
+                target = target.copy_set_param("limit", size)
+                try:
+                    resp = session.get(target, headers=self._headers(), timeout=self.policy.timeout)
+                except httpx.TimeoutException:
+                    size = max(MIN_PAGE_SIZE, size // 2)
+                    raise
                 hf_raise_for_status(resp)
                 items = expect_json(resp)
                 if not isinstance(items, list):

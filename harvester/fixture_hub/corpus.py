@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,12 @@ def _read_meta(folder: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+@lru_cache(maxsize=8192)
+def _strict_card_data(readme: bytes) -> dict[str, Any]:
+    """Shared by every fixture hub of a process: a test suite serves the same corpus many times."""
+    return parse_card(readme, lenient=False, links=False).metadata
+
+
 @dataclass
 class HubRepo:
     """One model or dataset repository with its revisions."""
@@ -55,7 +62,7 @@ class HubRepo:
     def card_data(self) -> dict[str, Any]:
         """What the Hub reads from the front matter: strict, no recovery of broken blocks."""
         if self._card_data is None:
-            self._card_data = parse_card(self.readme, lenient=False, links=False).metadata
+            self._card_data = _strict_card_data(self.readme)
         return self._card_data
 
     def readme_at(self, revision: str) -> bytes | None:
@@ -168,8 +175,10 @@ class GithubRepo:
 class Corpus:
     """Everything a fixture hub serves, loaded once from a folder."""
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, models: set[str] | None = None) -> None:
+        """``models``: serve only these model ids (a sample), with every dataset and repository."""
         self.root = Path(root) if root else None
+        self.only = models
         self.models: dict[str, HubRepo] = {}
         self.datasets: dict[str, HubRepo] = {}
         self.github: dict[str, GithubRepo] = {}
@@ -185,7 +194,7 @@ class Corpus:
             for readme in sorted(base.glob("*/*/README.md")):
                 org, name = readme.parent.parent.name, readme.parent.name
                 repo_id = name if org == "_" else f"{org}/{name}"
-                if not is_hub_id(repo_id):
+                if not is_hub_id(repo_id) or (kind == "model" and self.only is not None and repo_id not in self.only):
                     continue
                 folder = readme.parent
                 revisions = {

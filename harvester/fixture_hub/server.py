@@ -66,6 +66,7 @@ class Faults:
     retry_after: float = 1.0  # seconds sent in Retry-After with a 429
     stall_s: float = 35.0  # longer than the client's timeout
     latency_s: float = 0.0  # added to every answer
+    listing_item_s: float = 0.0  # server time per listed item: a large page with card data is slow to build
     _rng: random.Random = field(init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -320,6 +321,8 @@ class _Handler(BaseHTTPRequestHandler):
         card = _truthy(query.get("cardData"))
         expand = set(query.get("expand", []) + query.get("expand[]", []))
         page = repos[offset: offset + limit]
+        if self.server.faults.listing_item_s:
+            time.sleep(self.server.faults.listing_item_s * len(page))
         items = []
         for repo in page:
             if expand:
