@@ -22,7 +22,6 @@ from harvester.levels import COMPONENTS
 from harvester.licenses.normalize import Normalizer
 from harvester.licenses.rules import RULES_DIR, RulesError, load_rules
 from harvester.score.knowledge import load_knowledge
-from harvester.score.scorer import score
 from harvester.store.sqlite import Store, StoreError
 
 
@@ -198,15 +197,14 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
+    from harvester.rescore import rescore_run
+
     n, k = _scoring(args)
     with Store(args.db, create=False) as store:
         run = store.run(args.run) if args.run else store.last_scored_run()
-        count = 0
-        for h in store.harvests(run.id):
-            cells, review = score(h, k, n)  # type: ignore[arg-type]
-            store.replace_cells(run.id, h.model_id, cells, review)
-            count += 1
-    print(f"rescored {count} models of run {run.id}")
+        count, reread = rescore_run(store, run.id, k, n)  # type: ignore[arg-type]
+    again = f" ({reread} re-read with new reading rules)" if reread else ""
+    print(f"rescored {count} models of run {run.id}{again}")
     return EXIT_OK
 
 

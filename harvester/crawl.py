@@ -23,13 +23,15 @@ from typing import Any
 import httpx
 from huggingface_hub.errors import HfHubHTTPError
 
-from harvester.cards import as_list, decode, field_problems, github_repos, parse_card
+from harvester.cards import as_list, decode, field_problems, parse_card
 from harvester.fetch.github import GRAPHQL_BATCH, GithubSource, GraphqlRepo
 from harvester.fetch.hub import Gated, HubSource, NotFound
 from harvester.fetch.limits import RateLimiter
 from harvester.harvest import GithubRepoEvidence, Harvest, RepoCard
 from harvester.ids import InvalidId, check_github_id, check_hub_id, is_hub_id
 from harvester.licenses.normalize import Normalizer, default_normalizer
+from harvester.read import read_card, read_harvest
+from harvester.read.facts import CardFacts, Facts
 from harvester.score.cells import Cell, ReviewItem
 from harvester.score.knowledge import Knowledge, default_knowledge
 from harvester.score.scorer import score
@@ -41,8 +43,12 @@ MAX_DATASETS_PER_MODEL = 50
 MAX_REPOS_PER_MODEL = 10
 MAX_BASE_DEPTH = 3
 MAX_LICENSE_CHARS = 512_000
-MODEL_CACHE = 20_000  # harvested model cards kept for reuse as base models (without their prose)
+MODEL_CACHE = 20_000  # harvested model cards kept for reuse as base models
+MAX_BASE_BODY = 100_000  # a base model's prose kept in a bundle: its training sections are read
 COPY_BATCH = 500
+MAX_README_CHARS = 200_000
+README_CONTEXTS = {"training", "code", "usage"}
+"""A repository linked in these places, and unknown to the rules, is read through its README."""
 
 EXIT_OK, EXIT_FATAL, EXIT_PARTIAL = 0, 1, 3
 
@@ -183,7 +189,9 @@ class Crawler:
         hub.on_request = github.on_request = self._request
         self._datasets = _Once()
         self._repos = _Once()
+        self._readmes = _Once()
         self._models = _Once(MODEL_CACHE)
+        self._facts = _Once(MODEL_CACHE)  # each card read once per run, whoever cites it
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
@@ -315,7 +323,11 @@ class Crawler:
             readme = self.hub.readme(hub_id, kind="dataset")
         except InvalidId as exc:
             return RepoCard(hub_id, status="invalid", reason=str(exc))
-        except (NotFound, Gated):
+        except NotFound as exc:
+            if exc.repo_missing:
+                return RepoCard(hub_id, status="not_found", reason=str(exc), url=url)
+            return self._hub_card(hub_id, kind="dataset")
+        except Gated:
             return self._hub_card(hub_id, kind="dataset")
         card = parse_card(readme.data or b"", links=False)
         return RepoCard(hub_id, sha=readme.commit, url=url, card_data=card.metadata,
@@ -342,7 +354,7 @@ class Crawler:
                 self._count("github_not_modified")  # GitHub does not count a 304 against the limit
                 meta = json.loads(cached_repo[1])
             elif meta is not None and repo_etag:
-                slim = {"full_name": meta.get("full_name"), "license": meta.get("license")}
+                slim = {k: meta.get(k) for k in ("full_name", "license", "description", "topics")}
                 with self._lock:
                     self._cache_updates.append((repo_key, repo_etag, json.dumps(slim).encode()))
             if meta is None:
@@ -350,6 +362,8 @@ class Crawler:
                 return ev
             moved = meta.get("full_name")
             ev.moved_to = moved if isinstance(moved, str) and moved.lower() != full_name.lower() else None
+            ev.description = meta.get("description") if isinstance(meta.get("description"), str) else None
+            ev.topics = [str(t) for t in meta.get("topics") or [] if isinstance(t, str)][:30]
             lic = meta.get("license") or {}
             ev.spdx_id = lic.get("spdx_id")
             if not lic or (ev.spdx_id and ev.spdx_id not in ("NOASSERTION", "OTHER")):
@@ -370,6 +384,7 @@ class Crawler:
         if found.name_with_owner.lower() != full_name.lower():
             ev.moved_to = found.name_with_owner
         ev.spdx_id = found.spdx_id
+        ev.description, ev.topics = found.description, list(found.topics)
         if found.pseudo or found.spdx_id in ("NOASSERTION", "OTHER"):
             self._read_license_file(ev, full_name, key)
         return ev
@@ -398,49 +413,104 @@ class Crawler:
 
         return self._models.get(model_id, fetch)
 
-    def _collect(self, repo: RepoCard, h: Harvest, depth: int) -> None:
-        """Fetch what a model's card points to into the harvest: datasets, repos, base models."""
+    def _card_facts(self, repo: RepoCard) -> CardFacts:
+        return self._facts.get(f"{repo.url or repo.id}@{repo.sha}", lambda: read_card(repo, self.k))
+
+    def _collect(self, repo: RepoCard, h: Harvest, depth: int, cards: dict[str, CardFacts]) -> None:
+        """Fetch what a card points to into the harvest: datasets, repositories, base models."""
+        facts = cards.setdefault(repo.url or repo.id, self._card_facts(repo))
         declared = as_list(repo.card_data.get("datasets"))
         if len(declared) > MAX_DATASETS_PER_MODEL:
             self._problem(h.model_id, f"{repo.id}: {len(declared)} datasets declared; the first "
                                       f"{MAX_DATASETS_PER_MODEL} were read")
-        names = declared[:MAX_DATASETS_PER_MODEL] + repo.benchmark_names()
-        for name in dict.fromkeys(names[: MAX_DATASETS_PER_MODEL * 2]):
-            hub_id, _alias = self.k.resolve_dataset(name)
-            if hub_id and hub_id not in h.datasets:
-                h.datasets[hub_id] = self._dataset(hub_id, name)
-        wanted = github_repos(repo.links)[:MAX_REPOS_PER_MODEL]
-        lib = self.k.libraries.get(repo.library_name)
-        if lib is not None:
-            wanted.append(lib.repo)
-        for full in wanted:
-            if full not in h.repos:
-                h.repos[full] = self._github(full)
+        wanted_ds = [m.hub_id for m in facts.datasets if m.hub_id] + [e.hub_id for e in facts.evaluations if e.hub_id]
+        for hub_id in list(dict.fromkeys(wanted_ds))[: MAX_DATASETS_PER_MODEL * 2]:
+            if hub_id not in h.datasets:
+                h.datasets[hub_id] = self._dataset(hub_id, hub_id)
+                if h.datasets[hub_id].status == "ok":
+                    cards.setdefault(h.datasets[hub_id].url or hub_id, self._card_facts(h.datasets[hub_id]))
+        links: dict[str, set[str]] = {}
+        for link in facts.repos:
+            links.setdefault(link.repo, set()).add(link.context)
+        for lib in facts.libraries:
+            known = self.k.library(lib.name)
+            if known is not None:
+                links.setdefault(known.repo, set()).add("library")
+        for full in list(links)[:MAX_REPOS_PER_MODEL + 4]:
+            if full in h.repos:
+                continue
+            ev = self._github(full)
+            if ev.status == "ok" and self.k.known_repo(full) is None and links[full] & README_CONTEXTS:
+                ev = self._with_readme(ev)
+            h.repos[full] = ev
         if depth >= MAX_BASE_DEPTH:
             return
-        for base in repo.lineage()[1]:
+        for ref in facts.bases:
+            base = ref.id
             if base in h.bases or not is_hub_id(base):
                 continue
-            h.bases[base] = replace(self._model(base, as_base=True), body="")  # a base's prose is not scored
+            fetched = self._model(base, as_base=True)
+            h.bases[base] = replace(fetched, body=fetched.body[:MAX_BASE_BODY])
             if h.bases[base].status == "ok":
-                self._collect(h.bases[base], h, depth + 1)
+                self._collect(h.bases[base], h, depth + 1, cards)
+
+    def _with_readme(self, ev: GithubRepoEvidence) -> GithubRepoEvidence:
+        """A repository's README, read once per run: what the repository says it is."""
+        name = ev.moved_to or ev.full_name
+        found = self._readmes.get(name.lower(), lambda: self._fetch_readme(name))
+        return replace(ev, readme_path=found[0], readme_text=found[1]) if found else ev
+
+    def _fetch_readme(self, full_name: str) -> tuple[str, str] | None:
+        key = f"gh:{full_name.lower()}:readme"
+        cached = self.store.cache_get(key)
+        try:
+            ans = self.github.readme(full_name, etag=cached[0] if cached else None)
+        except (InvalidId, httpx.HTTPError) as exc:
+            log.info("README of %s not read: %s", full_name, exc)
+            return None
+        self._count("readmes_fetched")
+        if ans.status == 304 and cached:
+            self._count("github_not_modified")
+            body = json.loads(cached[1])
+            return body["path"], body["text"]
+        if ans.path is None or ans.text is None:
+            return None
+        text = ans.text[:MAX_README_CHARS]
+        if ans.etag:
+            with self._lock:
+                self._cache_updates.append((key, ans.etag, json.dumps({"path": ans.path, "text": text}).encode()))
+        return ans.path, text
 
     def harvest(self, model_id: str, info: dict[str, Any] | None = None) -> Harvest:
         model = self._model(model_id, info)
         if model.status != "ok":
             raise HarvestFailure("model", model.reason or model.status)
-        if model.card_error:
-            self._problem(model_id, f"README.md: {model.card_error}")
-        for problem in field_problems(model.card_data):
-            self._problem(model_id, f"README.md front matter: {problem}")
-        h = Harvest(model)
-        self._collect(model, h, 0)
+        self._card_problems(model)
+        h, _ = self._harvest(model)
         return h
 
-    def _work(self, model_id: str, info: dict[str, Any] | None) -> tuple[Harvest, dict[str, Cell], list[ReviewItem]]:
-        h = self.harvest(model_id, info)
-        cells, review = score(h, self.k, self.n)
-        return h, cells, review
+    def _card_problems(self, model: RepoCard) -> None:
+        if model.card_error:
+            self._problem(model.id, f"README.md: {model.card_error}")
+        for problem in field_problems(model.card_data):
+            self._problem(model.id, f"README.md front matter: {problem}")
+
+    def _harvest(self, model: RepoCard) -> tuple[Harvest, dict[str, CardFacts]]:
+        h = Harvest(model)
+        cards: dict[str, CardFacts] = {}
+        self._collect(model, h, 0, cards)
+        return h, cards
+
+    def _work(self, model_id: str, info: dict[str, Any] | None
+              ) -> tuple[Harvest, Facts, dict[str, Cell], list[ReviewItem]]:
+        model = self._model(model_id, info)
+        if model.status != "ok":
+            raise HarvestFailure("model", model.reason or model.status)
+        self._card_problems(model)
+        h, cards = self._harvest(model)
+        facts = read_harvest(h, self.k, cards)
+        cells, review = score(facts, self.k, self.n)
+        return h, facts, cells, review
 
     # -- the run (main thread: the only one that writes) --------------------------------------------
     def run(self, sel: Selection, params: dict[str, Any] | None = None) -> tuple[int, int]:
@@ -540,8 +610,8 @@ class Crawler:
 
     def _store_result(self, run_id: int, model_id: str, fut: Future[Any]) -> bool:
         try:
-            h, cells, review = fut.result()
-            self.store.save_model(run_id, h, cells, review)
+            h, facts, cells, review = fut.result()
+            self.store.save_model(run_id, h, cells, review, facts)
             log.info("harvested %s", model_id, extra={"event": "model_ok", "model": model_id})
             return True
         except HarvestFailure as exc:

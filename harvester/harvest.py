@@ -118,6 +118,10 @@ class GithubRepoEvidence:
     license_path: str | None = None
     license_text: str | None = None
     url: str | None = None
+    description: str | None = None  # GitHub's one-line description
+    topics: list[str] = field(default_factory=list)
+    readme_path: str | None = None  # read only when the card and /repos do not settle the repository's role
+    readme_text: str | None = None
 
 
 @dataclass

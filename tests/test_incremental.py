@@ -64,8 +64,9 @@ def test_unchanged_hub_costs_only_listing_pages_and_changes_are_refetched(tmp_pa
         assert hub.stats["hub_files"] == 4 and hub.stats["hub_api"] == 2
     s = _summary(db, capsys)
     assert s["models_harvested"] == 1 and s["models_carried"] == 8 and s["cards_not_modified"] == 1
-    # ETags kept between runs: every repository GitHub knows answered 304 (two others are 404s)
-    assert s["requests"]["github_rest"] == 5 and s["github_not_modified"] == 3
+    # ETags kept between runs: every repository GitHub knows answered 304 (two others are 404s), and the
+    # training repository the rules do not know was asked for its README (it has none: a 404)
+    assert s["requests"]["github_rest"] == 6 and s["github_not_modified"] == 3 and s["readmes_fetched"] == 1
 
 
 def test_since_last_reads_one_page_and_only_new_or_changed_models(tmp_path, capsys):
@@ -195,8 +196,10 @@ def test_github_licences_are_batched_through_graphql_with_a_token(tmp_path, monk
         monkeypatch.setenv("GITHUB_API_URL", hub.url)
         assert main(["crawl", "--db", str(tmp_path / "gql.db"), "--hf-endpoint", hub.url]) == 0
         gql = dict(hub.stats)
-    assert rest["github_rest"] == 7 and "github_graphql" not in rest  # six repositories, one renamed (301)
-    assert gql.get("github_rest", 0) == 0 and 1 <= gql["github_graphql"] <= 3  # six repositories, batched
+    # six repositories (one renamed: a 301) and one README
+    assert rest["github_rest"] == 8 and "github_graphql" not in rest
+    # six repositories, batched; through REST only the README of the training repository no rule knows
+    assert gql.get("github_rest", 0) == 1 and 1 <= gql["github_graphql"] <= 3
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     main(["export", "--db", str(tmp_path / "rest.db"), "--out", str(a)])
     main(["export", "--db", str(tmp_path / "gql.db"), "--out", str(b)])

@@ -31,6 +31,8 @@ class GraphqlRepo:
     name_with_owner: str
     spdx_id: str | None  # None: no licence file detected
     pseudo: bool  # GitHub found a licence file it cannot name ("other")
+    description: str | None = None
+    topics: tuple[str, ...] = ()
 
 
 GRAPHQL_BATCH = 50
@@ -80,12 +82,19 @@ class GithubSource:
 
     def license(self, full_name: str, etag: str | None = None) -> LicenseAnswer:
         """The detected licence file: path, text and GitHub's license object (status 304: unchanged)."""
+        return self._file(full_name, "license", "LICENSE", etag)
+
+    def readme(self, full_name: str, etag: str | None = None) -> LicenseAnswer:
+        """The repository's root README (status 304: unchanged; 404: none)."""
+        return self._file(full_name, "readme", "README.md", etag)
+
+    def _file(self, full_name: str, which: str, default: str, etag: str | None) -> LicenseAnswer:
         check_github_id(full_name)
-        status, body, new_etag = self._get(f"/repos/{full_name}/license", etag)
+        status, body, new_etag = self._get(f"/repos/{full_name}/{which}", etag)
         if not isinstance(body, dict):
             return LicenseAnswer(status, None, None, None, new_etag)
         raw = base64.b64decode(body.get("content") or "", validate=False)[:MAX_LICENSE_BYTES]
-        return LicenseAnswer(status, str(body.get("path") or "LICENSE"), raw.decode("utf-8", "replace"),
+        return LicenseAnswer(status, str(body.get("path") or default), raw.decode("utf-8", "replace"),
                              body.get("license"), new_etag)
 
     def graphql_licenses(self, names: list[str]) -> dict[str, GraphqlRepo | None]:
@@ -99,7 +108,8 @@ class GithubSource:
             check_github_id(name)  # ids are validated, so they cannot break out of the string literals
         fields = " ".join(
             f'r{i}: repository(owner: "{n.split("/")[0]}", name: "{n.split("/")[1]}") '
-            "{ nameWithOwner licenseInfo { key spdxId name pseudoLicense } }" for i, n in enumerate(names))
+            "{ nameWithOwner description licenseInfo { key spdxId name pseudoLicense } "
+            "repositoryTopics(first: 20) { nodes { topic { name } } } }" for i, n in enumerate(names))
         query = f"query {{ {fields} rateLimit {{ cost remaining resetAt }} }}"
 
         def post() -> Any:
@@ -119,6 +129,10 @@ class GithubSource:
                 out[name] = None
                 continue
             lic = node.get("licenseInfo") or None
+            topics = ((node.get("repositoryTopics") or {}).get("nodes")) or []
             out[name] = GraphqlRepo(str(node.get("nameWithOwner") or name),
-                                    lic.get("spdxId") if lic else None, bool(lic and lic.get("pseudoLicense")))
+                                    lic.get("spdxId") if lic else None, bool(lic and lic.get("pseudoLicense")),
+                                    node.get("description") if isinstance(node.get("description"), str) else None,
+                                    tuple(str((t.get("topic") or {}).get("name")) for t in topics
+                                          if isinstance(t, dict) and (t.get("topic") or {}).get("name")))
         return out

@@ -27,6 +27,10 @@ _SAFE_FILE = re.compile(r"[A-Za-z0-9._-][A-Za-z0-9._/ -]{0,200}")
 class NotFound(Exception):
     """The repository or file does not exist (or is private to us)."""
 
+    def __init__(self, message: str, repo_missing: bool = False) -> None:
+        super().__init__(message)
+        self.repo_missing = repo_missing  # the Hub said RepoNotFound: asking its API too would be a wasted call
+
 
 class Gated(Exception):
     """The repository is gated and our token has no access."""
@@ -244,7 +248,8 @@ class HubSource:
             if code in (401, 403) and exc.response.headers.get("x-error-code") == "GatedRepo":
                 raise Gated(f"{what}: gated") from exc
             if code in (401, 404):
-                raise NotFound(f"{what}: not found (HTTP {code})") from exc
+                missing = exc.response.headers.get("x-error-code") == "RepoNotFound"
+                raise NotFound(f"{what}: not found (HTTP {code})", repo_missing=missing) from exc
             raise
 
     def model_url(self, repo_id: str) -> str:

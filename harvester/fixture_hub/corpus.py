@@ -165,6 +165,11 @@ class GithubRepo:
     meta: dict[str, Any]
     revisions: dict[str, dict[str, bytes]] = field(default_factory=dict)
 
+    def readme_file(self) -> tuple[str, bytes] | None:
+        """The root README GitHub's ``/readme`` would pick (README.md, README.rst, Readme.md …)."""
+        candidates = sorted(n for n in self.files if "/" not in n and n.lower().startswith("readme"))
+        return (candidates[0], self.files[candidates[0]]) if candidates else None
+
     def license_file(self) -> tuple[str, bytes] | None:
         """The root licence file GitHub would pick: ``LICENSE`` first, then its variants."""
         candidates = [n for n in self.files if "/" not in n and n.lower().startswith(_LICENSE_NAMES)]

@@ -250,7 +250,9 @@ class _Handler(BaseHTTPRequestHandler):
                                "message": f"Could not resolve to a Repository with the name '{owner}/{name}'."})
                 continue
             lic = self._license_obj(repo)
-            data[alias] = {"nameWithOwner": repo.full_name, "licenseInfo": None if lic is None else {
+            data[alias] = {"nameWithOwner": repo.full_name, "description": repo.meta.get("description"),
+                           "repositoryTopics": {"nodes": [{"topic": {"name": t}} for t in repo.meta.get("topics", [])]},
+                           "licenseInfo": None if lic is None else {
                 "key": lic["key"], "spdxId": lic["spdx_id"], "name": lic["name"],
                 "pseudoLicense": lic["spdx_id"] == "NOASSERTION"}}
         data["rateLimit"] = {"cost": 1, "remaining": 4999, "resetAt": "2030-01-01T00:00:00Z"}
@@ -407,8 +409,8 @@ class _Handler(BaseHTTPRequestHandler):
             if self.headers.get("If-None-Match") == etag:
                 return self._send(304, b"", "application/json", {"ETag": etag})
             return self._json(200, body, {"ETag": etag})
-        if tail == ["license"]:
-            found = repo.license_file()
+        if tail in (["license"], ["readme"]):
+            found = repo.license_file() if tail == ["license"] else repo.readme_file()
             if found is None:
                 return self._json(404, {"message": "Not Found"})
             name, data = found
@@ -421,7 +423,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/main/{quote(name)}",
                 "type": "file", "encoding": "base64",
                 "content": "\n".join(encoded[i:i + 60] for i in range(0, len(encoded), 60)) + "\n",
-                "license": self._license_obj(repo),
+                **({"license": self._license_obj(repo)} if tail == ["license"] else {}),
             }
             etag = f'"{sha}"'
             if self.headers.get("If-None-Match") == etag:
@@ -452,7 +454,7 @@ class _Handler(BaseHTTPRequestHandler):
             "html_url": f"https://github.com/{repo.full_name}",
             "description": repo.meta.get("description"), "fork": False, "archived": False,
             "disabled": False, "visibility": "public", "default_branch": "main",
-            "topics": [], "stargazers_count": int(repo.meta.get("stars", 0) or 0),
+            "topics": list(repo.meta.get("topics", [])), "stargazers_count": int(repo.meta.get("stars", 0) or 0),
             "created_at": "2020-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
             "pushed_at": "2024-01-01T00:00:00Z", "license": self._license_obj(repo),
         }

@@ -1,9 +1,13 @@
-"""Scoring knowledge kept as data in ``rules/``: dataset aliases, libraries, safety benchmarks."""
+"""Reading and scoring knowledge kept as data in ``rules/``: datasets, libraries, repositories,
+safety benchmarks and curated facts about closed models. Loaded once; every entry has a rationale
+and a source, and the loader refuses a name two entries claim."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +15,9 @@ import yaml
 
 from harvester.ids import is_hub_id
 from harvester.licenses.rules import RULES_DIR, RulesError, fold
+
+DATASET_KINDS = ("pretraining", "sft", "alignment", "benchmark", "safety", "mixed")
+REPO_KINDS = ("training", "library", "inference", "evaluation", "data", "application")
 
 
 @dataclass(frozen=True)
@@ -31,14 +38,35 @@ class Library:
     license: str
     rationale: str
     source: str
+    names: tuple[str, ...] = ()
+    imports: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KnownRepo:
+    repo: str
+    kind: str
+    license: str | None
+    rationale: str
+    source: str
+    stages: tuple[str, ...] = ()
+    safety: bool = False
+    names: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
 
 
 @dataclass
 class Knowledge:
     aliases: dict[str, DatasetAlias] = field(default_factory=dict)
     libraries: dict[str, Library] = field(default_factory=dict)
+    library_names: dict[str, Library] = field(default_factory=dict)  # folded tag/name -> library
     safety_datasets: dict[str, str] = field(default_factory=dict)
     safety_repos: dict[str, str] = field(default_factory=dict)
+    repos: dict[str, KnownRepo] = field(default_factory=dict)  # lower-case OWNER/NAME -> repo
+    repo_names: dict[str, KnownRepo] = field(default_factory=dict)  # folded name -> repo
+    digest: str = ""  # of the files read: facts read with other rules are re-read
 
     def dataset_alias(self, name: str) -> DatasetAlias | None:
         return self.aliases.get(fold(name.replace("_", " "))) or self.aliases.get(fold(name))
@@ -51,14 +79,47 @@ class Knowledge:
         cleaned = name.strip().removeprefix("https://huggingface.co/datasets/").strip("/")
         return (cleaned if is_hub_id(cleaned) else None), None
 
-    def is_safety_dataset(self, hub_id: str) -> bool:
-        return hub_id.lower() in self.safety_datasets
+    def is_safety_dataset(self, name: str) -> bool:
+        hub, alias = self.resolve_dataset(name)
+        if alias is not None and alias.kind == "safety":
+            return True
+        return (hub or name).lower() in self.safety_datasets
+
+    def library(self, name: str) -> Library | None:
+        return self.libraries.get(name.lower()) or self.library_names.get(fold(name))
+
+    def known_repo(self, full_name: str) -> KnownRepo | None:
+        return self.repos.get(full_name.lower())
 
     def library_repos(self) -> list[str]:
         return [lib.repo for lib in self.libraries.values()]
 
+    @cached_property
+    def dataset_name_pattern(self) -> re.Pattern[str] | None:
+        """One pattern for every dataset name of the rules, as words in prose."""
+        names = sorted({n for a in self.aliases.values() for n in a.names if len(n) >= 3}, key=len, reverse=True)
+        return _words(names)
+
+    @cached_property
+    def repo_name_pattern(self) -> re.Pattern[str] | None:
+        names = sorted({n for r in self.repos.values() for n in r.names if len(n) >= 3}, key=len, reverse=True)
+        return _words(names)
+
+    @cached_property
+    def library_imports(self) -> dict[str, Library]:
+        return {imp: lib for lib in self.libraries.values() for imp in lib.imports}
+
+
+def _words(names: list[str]) -> re.Pattern[str] | None:
+    if not names:
+        return None
+    alternation = "|".join(re.escape(n) for n in names)
+    return re.compile(rf"(?<![\w/.-])(?:{alternation})(?![\w-])", re.I)
+
 
 def _load(path: Path) -> Any:
+    if not path.is_file():
+        return None
     try:
         return yaml.safe_load(path.read_text("utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -66,30 +127,72 @@ def _load(path: Path) -> Any:
 
 
 def _need(entry: dict[str, Any], key: str, where: str) -> Any:
+    if not isinstance(entry, dict):
+        raise RulesError(f"{where}: not a mapping")
     if key not in entry or entry[key] in (None, ""):
         raise RulesError(f"{where}: missing {key}")
     return entry[key]
 
 
+def _strs(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def _claim(index: dict[str, Any], key: str, value: Any, where: str, what: str) -> None:
+    if key in index and index[key] is not value:
+        raise RulesError(f"{where}: {what} {key!r} already belongs to another entry")
+    index[key] = value
+
+
+READING_FILES = ("datasets.yaml", "libraries.yaml", "repos.yaml", "safety.yaml")
+
+
 def load_knowledge(directory: Path | None = None) -> Knowledge:
     base = directory or RULES_DIR
     k = Knowledge()
+    h = hashlib.sha256()
+    for name in READING_FILES:
+        path = base / name
+        h.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    k.digest = h.hexdigest()[:16]
     for i, e in enumerate(_load(base / "datasets.yaml") or []):
         where = f"datasets.yaml entry {i + 1}"
+        kind = e.get("kind")
+        if kind is not None and kind not in DATASET_KINDS:
+            raise RulesError(f"{where}: kind {kind!r} is not one of {', '.join(DATASET_KINDS)}")
         alias = DatasetAlias(
-            names=tuple(str(n) for n in _need(e, "names", where)), hub=e.get("hub"),
-            closed=bool(e.get("closed", False)), license=e.get("license"), kind=e.get("kind"),
-            rationale=str(_need(e, "rationale", where)), source=str(_need(e, "source", where)),
+            names=_strs(_need(e, "names", where)), hub=e.get("hub"), closed=bool(e.get("closed", False)),
+            license=e.get("license"), kind=kind, rationale=str(_need(e, "rationale", where)),
+            source=str(_need(e, "source", where)),
         )
-        for name in (*alias.names, *([alias.hub] if alias.hub else [])):
-            key = fold(name.replace("_", " "))
-            if key in k.aliases and k.aliases[key] is not alias:
-                raise RulesError(f"{where}: name {name!r} already resolves elsewhere")
-            k.aliases[key] = alias
+        for n in (*alias.names, *([alias.hub] if alias.hub else [])):
+            key = fold(n.replace("_", " "))
+            if key:
+                _claim(k.aliases, key, alias, where, "name")
     for i, e in enumerate(_load(base / "libraries.yaml") or []):
         where = f"libraries.yaml entry {i + 1}"
-        lib = Library(*(str(_need(e, key, where)) for key in ("library", "repo", "license", "rationale", "source")))
-        k.libraries[lib.library.lower()] = lib
+        lib = Library(*(str(_need(e, key, where)) for key in ("library", "repo", "license", "rationale", "source")),
+                      names=_strs(e.get("names")), imports=_strs(e.get("imports")),
+                      patterns=_strs(e.get("patterns")), commands=_strs(e.get("commands")))
+        _claim(k.libraries, lib.library.lower(), lib, where, "library")
+        for n in (lib.library, *lib.names):
+            k.library_names.setdefault(fold(n), lib)
+    for i, e in enumerate(_load(base / "repos.yaml") or []):
+        where = f"repos.yaml entry {i + 1}"
+        kind = str(_need(e, "kind", where))
+        if kind not in REPO_KINDS:
+            raise RulesError(f"{where}: kind {kind!r} is not one of {', '.join(REPO_KINDS)}")
+        repo = KnownRepo(str(_need(e, "repo", where)), kind, e.get("license"), str(_need(e, "rationale", where)),
+                         str(_need(e, "source", where)), stages=_strs(e.get("stages")),
+                         safety=bool(e.get("safety", False)), names=_strs(e.get("names")), also=_strs(e.get("also")))
+        for full in (repo.repo, *repo.also):
+            _claim(k.repos, full.lower(), repo, where, "repository")
+        for n in repo.names:
+            _claim(k.repo_names, fold(n), repo, where, "name")
     safety = _load(base / "safety.yaml") or {}
     for e in safety.get("datasets", []):
         k.safety_datasets[str(e["id"]).lower()] = str(e.get("rationale", ""))

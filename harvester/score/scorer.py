@@ -1,41 +1,68 @@
-"""Harvested evidence + rules → the twelve cells of the taxonomy, each with its evidence. Pure.
+"""Facts + rules → the twelve cells of the taxonomy, each with its evidence. Pure.
 
-A cell never claims more openness than its evidence shows: no license evidence gives ``?``, an
-unidentified license gives ``?`` plus a review item, several licenses give the strictest.
+The scorer reads only facts (``harvester.read.facts``) and the rules; it never looks at a card.
+How a cell is filled follows ``shared/spec/taxonomy.md`` §2 and §6:
+
+- a public artifact gives its licence's level (several: the strictest; an unidentified licence: ``?``
+  and a review item);
+- a stage that happened with no public artifact after the search is C1/D1, its evidence an
+  *absence record* of what was searched;
+- a stage nothing says happened is N/A;
+- ``?`` is kept for what absence cannot settle: an artifact whose terms are unknown, a base model
+  or repository that could not be read, sources that disagree.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from harvester.cards import as_list, prose_license_candidates
-from harvester.harvest import GithubRepoEvidence, Harvest, RepoCard
 from harvester.levels import COMPONENTS, KIND, NA, UNKNOWN, closed, level_for_points
 from harvester.licenses.normalize import LicenseResult, Normalizer
+from harvester.read.facts import CardFacts, DatasetMention, Facts, LicenseInput, RepoFacts, Where
 from harvester.score.cells import Cell, Evidence, ReviewItem
 from harvester.score.knowledge import Knowledge
 
 TRAINING = ("pretraining_code", "pretraining_data")
 OWN_STAGES = ("finetuning_code", "alignment_code", "sft_data", "alignment_data")
-_CHAT = re.compile(r"(?:^|[-_/. ])(chat|instruct|it|rlhf|dpo|sft|assistant)(?:$|[-_/. \d])", re.I)
-_ALIGN_TAGS = {"dpo", "rlhf", "orpo", "kto", "ppo", "reward-model", "grpo"}
+EVALUATION = ("general_eval_code", "safety_eval_code", "utility_benchmark_data", "safety_eval_data")
 MAX_LINEAGE = 4
+PLACEHOLDERS = ("other", "unknown", "none", "n/a", "custom", "proprietary")
+_ORDER = {"C1": 1, "D1": 1, "D2": 2, "C2": 2, "C3": 3, "D3": 3, "C4": 4, "D4": 4, "C5": 5, "D5": 5}
+_HARNESS = "EleutherAI/lm-evaluation-harness"
+_OFFICIAL = re.compile(r"\b(our|official)\b", re.I)
+
+
+def _ev(source: str | None, raw: object, rule: str | None, note: str | None = None) -> Evidence:
+    return Evidence(source or "unknown", str(raw)[:500], rule or "unmatched", note)
+
+
+def _from(where: Where, rule: str, note: str | None = None) -> Evidence:
+    raw = where.text or where.section or where.source
+    if where.section and where.text:
+        note = f"{note} (section \"{where.section}\")" if note else f"section \"{where.section}\""
+    return Evidence(where.source, raw[:500], rule, note)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of a cell: a licence (scored by the current rules) or a settled level."""
+
+    evidence: Evidence
+    result: LicenseResult | None = None
+    level: str | None = None  # C1/D1 (not released), D2 (API only) or ? (terms unknown)
 
 
 @dataclass
 class _Ctx:
-    h: Harvest
+    facts: Facts
     k: Knowledge
     n: Normalizer
     review: list[ReviewItem] = field(default_factory=list)
+    memo: dict[str, dict[str, Cell]] = field(default_factory=dict)
 
 
-def _ans(r: LicenseResult) -> dict[str, bool] | None:
-    return dict(r.answers) if r.answers else None
-
-
+# -- combining --------------------------------------------------------------------------------------
 def _review(ctx: _Ctx, component: str, r: LicenseResult, source: str) -> None:
     raw = r.input
     if r.text_sha256:
@@ -44,290 +71,594 @@ def _review(ctx: _Ctx, component: str, r: LicenseResult, source: str) -> None:
         key = "url:" + raw.strip()
     else:
         key = "raw:" + " ".join(raw.lower().split())
-    ctx.review.append(ReviewItem(component, key, raw, source, r.reason, r.hint))
+    item = ReviewItem(component, key, raw, source, r.reason, r.hint)
+    if item not in ctx.review:
+        ctx.review.append(item)
 
 
-def _license_cell(ctx: _Ctx, component: str, results: list[tuple[LicenseResult, Evidence]]) -> Cell:
-    """Several licenses on one component: the strictest wins; any unknown → ``?``."""
-    evidence = tuple(e for _, e in results)
-    unknown = [(r, e) for r, e in results if not r.known or r.points is None]
-    for r, e in unknown:
-        _review(ctx, component, r, e.source)
-    if unknown:
-        return Cell(UNKNOWN, None, None, None, evidence)
-    worst = min((r for r, _ in results), key=lambda r: r.points or 0)
+def _cell(ctx: _Ctx, component: str, parts: list[Part]) -> Cell:
+    """Several pieces on one component: not released or API-only first, then any unknown, then the
+    strictest licence (taxonomy.md §2)."""
+    evidence = tuple(p.evidence for p in parts)
+    settled = [p.level for p in parts if p.level not in (None, UNKNOWN)]
+    if settled:
+        return Cell(min(settled, key=lambda lv: _ORDER[lv]), evidence=evidence)
+    for p in parts:
+        if p.result is not None and (not p.result.known or p.result.points is None):
+            _review(ctx, component, p.result, p.evidence.source)
+    if any(p.level == UNKNOWN or (p.result is not None and (not p.result.known or p.result.points is None))
+           for p in parts):
+        return Cell(UNKNOWN, evidence=evidence)
+    results = [p.result for p in parts if p.result is not None]
+    if not results:
+        return Cell(UNKNOWN, evidence=evidence)
+    worst = min(results, key=lambda r: r.points or 0)
     ids: list[str] = []
-    for r, _ in results:
+    for r in results:
         if r.spdx and r.spdx not in ids:
             ids.append(r.spdx)
     expr = " AND ".join(f"({i})" if " " in i else i for i in ids) if ids else None
-    return Cell(level_for_points(component, worst.points or 0), expr, worst.points, _ans(worst), evidence)
+    answers = dict(worst.answers) if worst.answers else None
+    return Cell(level_for_points(component, worst.points or 0), expr, worst.points, answers, evidence)
 
 
-def _ev(source: str | None, raw: Any, rule: str | None, note: str | None = None) -> Evidence:
-    return Evidence(source or "unknown", str(raw)[:500], rule or "unmatched", note)
+def _absence(component: str, card: CardFacts, searched: str, why: str = "") -> Cell:
+    """C1/D1 with an absence record: what was searched and found to hold no public artifact."""
+    note = f"nothing released found for this stage; searched {searched}" + (f"; {why}" if why else "")
+    return Cell(closed(component), evidence=(_ev(card.url, f"searched: {searched}", f"absence.{component}", note),))
 
 
-# -- license of a Hub repository (model weights or dataset) ----------------------------------------
-def repo_license(ctx: _Ctx, repo: RepoCard) -> list[tuple[LicenseResult, Evidence]]:
-    """The licenses a Hub repo declares: ``license`` (or legacy ``licenses``), then name/link for ``other``."""
-    cd = repo.card_data
-    src = repo.url or repo.id
-    values = as_list(cd.get("license")) or as_list(cd.get("licenses"))
-    if not values:
-        values = [t.split(":", 1)[1] for t in as_list(repo.info.get("tags")) if t.startswith("license:")]
-    out: list[tuple[LicenseResult, Evidence]] = []
-    for value in values:
-        r = ctx.n.normalize(value)
-        if value.strip().lower() in ("other", "unknown") or (not r.known and value.strip().lower().startswith("other")):
-            found = _other_license(ctx, repo, src)
-            if found is not None:
-                out.append(found)
-                continue
-        out.append((r, _ev(src, value, r.rule, "license in card metadata")))
-    return out
+def _na(component: str, card: CardFacts, why: str) -> Cell:
+    return Cell(NA, evidence=(_ev(card.url, why, f"stage.not-applicable.{component}"),))
 
 
-def _other_license(ctx: _Ctx, repo: RepoCard, src: str) -> tuple[LicenseResult, Evidence] | None:
-    """``license: other``: ``license_name`` names it, else ``license_link`` points at it."""
-    name = repo.card_data.get("license_name")
-    link = repo.card_data.get("license_link")
-    name = name.strip() if isinstance(name, str) and name.strip() else None
-    link = link.strip() if isinstance(link, str) and link.strip() else None
-    if name is None and link is None:
-        return None
-    tried: list[LicenseResult] = []
-    if name:
-        r = ctx.n.normalize(name)
-        if r.known:
-            return r, _ev(src, name, r.rule, "license_name for license: other")
-        tried.append(r)
-    if link:
-        r = ctx.n.normalize(link)
-        if r.known:
-            return r, _ev(src, link, r.rule, "license_link for license: other")
-        if repo.license_text:
-            r = ctx.n.identify_text(repo.license_text)
-            file_src = f"{src}/blob/main/{repo.license_file}"
-            if r.known:
-                return r, _ev(file_src, repo.license_file, r.rule, "licence file named by license_link")
-            return r, _ev(file_src, repo.license_file, None, "licence file named by license_link: not identified")
-        tried.append(r)
-    relative = link is not None and not link.lower().startswith(("http://", "https://"))
-    if relative and not name:
-        # a reviewer's decision on "<repo>/<path>" applies on the next rescore
-        r = ctx.n.normalize(f"{repo.id}/{link}")
-        if r.known:
-            return r, _ev(src, link, r.rule, "license_link for license: other (reviewed)")
-        tried = [replace(tried[0], input=f"{repo.id}/{link}")]
-    note = "license: other; " + (f"license_link {link!r} " if link else "") + (
-        "is a file inside the repository that was not found" if relative else "is not identified")
-    return tried[0], _ev(src, tried[0].input, None, note)
+def _unknown(component: str, source: str, raw: str, rule: str, note: str | None = None) -> Cell:
+    return Cell(UNKNOWN, evidence=(_ev(source, raw, rule, note),))
 
 
-def _github_license(ctx: _Ctx, repo: GithubRepoEvidence) -> tuple[LicenseResult, Evidence] | None:
-    """The licence file's text when we identify it, else GitHub's own detection, else the unknown text."""
-    if repo.status != "ok":
-        return None
-    src = repo.url or f"https://github.com/{repo.full_name}"
-    text = ctx.n.identify_text(repo.license_text) if repo.license_text else None
-    file_src = f"{src}/blob/HEAD/{repo.license_path}"
-    if text is not None and text.known:
-        return text, _ev(file_src, repo.license_path, text.rule, "license file text")
-    if repo.spdx_id and repo.spdx_id not in ("NOASSERTION", "OTHER"):
-        r = ctx.n.normalize(repo.spdx_id)
-        return r, _ev(src, repo.spdx_id, r.rule, "GitHub's detected license")
-    if text is not None:
-        return text, _ev(file_src, repo.license_path, None, "license file text")
-    return None
+def _searched(ctx: _Ctx, card: CardFacts, what: str = "") -> str:
+    heads = ", ".join(f'"{s}"' for s in card.sections[:8]) + (" …" if len(card.sections) > 8 else "")
+    repos = sorted({r.repo for r in card.repos if r.context != "citation"})
+    parts = [f"the card of {card.id} ({len(card.sections)} sections{': ' + heads if heads else ''})"]
+    if repos:
+        parts.append("linked repositories " + ", ".join(repos[:8]))
+    if card.bases:
+        parts.append("base models " + ", ".join(b.id for b in card.bases))
+    if what:
+        parts.append(what)
+    return "; ".join(parts)
 
 
-# -- components -----------------------------------------------------------------------------------
-def _prose_license(ctx: _Ctx, repo: RepoCard) -> tuple[LicenseResult, Evidence] | None:
-    """A licence the card states only in its prose; used only when its metadata names none."""
-    for candidate in prose_license_candidates(repo.body):
-        r = ctx.n.normalize(candidate)
+# -- licences ---------------------------------------------------------------------------------------
+def _license_parts(ctx: _Ctx, card: CardFacts, rule_prefix: str = "license") -> list[Part] | None:
+    """The licence a Hub card declares (``license``, then ``license_name``/``license_link``/its file for
+    ``other``), else what its prose states. None when nothing is declared at all."""
+    n = ctx.n
+    meta = [x for x in card.licenses if x.origin in ("metadata", "tag")]
+    named = {x.origin: x for x in card.licenses if x.origin in ("license_name", "license_link", "license_file")}
+    parts: list[Part] = []
+    placeholder = False
+    for x in meta:
+        value = x.value.strip()
+        if value.lower() in PLACEHOLDERS or (value.lower().startswith("other") and not n.normalize(value).known):
+            placeholder = True
+            continue
+        r = n.normalize(value)
+        parts.append(Part(_from(x.where, r.rule or "unmatched", "license in card metadata"), r))
+    if placeholder or not meta:
+        resolved = _named_license(ctx, card, named)
+        if resolved is not None:
+            return [*parts, resolved] if parts else [resolved]
+    if parts:
+        return parts
+    for x in card.prose_licenses:
+        r = n.normalize(x.value)
         if r.known and r.points is not None:
-            return r, _ev(repo.url, candidate, r.rule, "license stated in the card's prose, not its metadata")
+            return [Part(_from(x.where, r.rule or "", "licence stated in the card's prose, not its metadata"), r)]
+    if placeholder:
+        value = next((x.value for x in meta), "other")
+        raw = named.get("license_name") or named.get("license_link")
+        if raw is not None:
+            r = n.normalize(raw.value)
+            if raw.origin == "license_link" and not raw.value.lower().startswith(("http://", "https://")):
+                r = replace(r, input=f"{card.id}/{raw.value}")
+            return [Part(_from(raw.where, r.rule or "unmatched", f"license: {value}; {raw.origin} not identified"), r)]
+        r = n.normalize(value)
+        return [Part(_ev(card.url, f"license: {value}", "license.placeholder",
+                         f"license: {value} with no license_name, license_link or licence in the prose"), r)]
     return None
 
 
-def _weights(ctx: _Ctx) -> Cell:
-    model = ctx.h.model
-    results = repo_license(ctx, model)
-    unsettled = not results or all(not r.known and r.input.strip().lower() in ("other", "unknown")
-                                   for r, _ in results)
-    if unsettled:
-        prose = _prose_license(ctx, model)
-        if prose is not None:
-            return _license_cell(ctx, "weights", [prose])
-    if not results:
-        return Cell(UNKNOWN, evidence=(_ev(model.url, "no license in card metadata", "weights.no-license"),))
-    return _license_cell(ctx, "weights", results)
+def _named_license(ctx: _Ctx, card: CardFacts, named: dict[str, LicenseInput]) -> Part | None:
+    n = ctx.n
+    name, link, file = named.get("license_name"), named.get("license_link"), named.get("license_file")
+    if name is not None:
+        r = n.normalize(name.value)
+        if r.known:
+            return Part(_from(name.where, r.rule or "", "license_name for license: other"), r)
+    if link is not None:
+        r = n.normalize(link.value)
+        if r.known:
+            return Part(_from(link.where, r.rule or "", "license_link for license: other"), r)
+        if not link.value.lower().startswith(("http://", "https://")):
+            r = n.normalize(f"{card.id}/{link.value}")  # a reviewer's decision on "<repo>/<path>"
+            if r.known:
+                return Part(_from(link.where, r.rule or "", "license_link for license: other (reviewed)"), r)
+    if file is not None and file.text is not None:
+        r = n.identify_text(file.text)
+        if r.known:
+            return Part(_from(file.where, r.rule or "", "licence file named by license_link"), r)
+        return Part(_from(file.where, "unmatched", "licence file named by license_link: not identified"), r)
+    return None
 
 
-def _own_repos(ctx: _Ctx) -> list[GithubRepoEvidence]:
-    """Repositories the card links that belong to the model's own organisation."""
-    org = ctx.h.model.id.split("/")[0].lower()
-    out = []
-    for name, repo in ctx.h.repos.items():
-        owner = (repo.moved_to or name).split("/")[0].lower()
-        if owner == org or org.startswith(owner) or owner.startswith(org):
-            out.append(repo)
+def _repo_license(ctx: _Ctx, rf: RepoFacts, note: str) -> Part | None:
+    """A repository's licence: its file's text when identified, else GitHub's detection, else the rules'."""
+    n = ctx.n
+    file = next((x for x in rf.licenses if x.origin == "license_file" and x.text is not None), None)
+    text = n.identify_text(file.text) if file is not None and file.text is not None else None
+    if file is not None and text is not None and text.known:
+        return Part(_from(file.where, text.rule or "", f"{note}: licence file text"), text)
+    for x in rf.licenses:
+        if x.origin in ("github", "rules"):
+            r = n.normalize(x.value)
+            return Part(_from(x.where, r.rule or "unmatched", f"{note}: {'GitHub' if x.origin == 'github' else 'rules'}"
+                                                                    " licence"), r)
+    if file is not None and text is not None:
+        return Part(_from(file.where, "unmatched", f"{note}: licence file text"), text)
+    return None
+
+
+def _known_repo_license(ctx: _Ctx, repo: str, note: str) -> Part | None:
+    rf = ctx.facts.repos.get(repo)
+    if rf is not None and rf.status == "ok":
+        found = _repo_license(ctx, rf, note)
+        if found is not None:
+            return found
+    known = ctx.k.known_repo(repo)
+    if known is not None and known.license:
+        r = ctx.n.normalize(known.license)
+        return Part(_ev(known.source, known.license, r.rule, f"{note}: licence from repos.yaml ({known.rationale})"), r)
+    return None
+
+
+# -- weights ----------------------------------------------------------------------------------------
+def _weights(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
+    parts = _license_parts(ctx, card)
+    if parts is not None and not all(p.result is not None and not p.result.known and p.evidence.rule ==
+                                     "license.placeholder" for p in parts):
+        return _cell(ctx, "weights", parts)
+    base = _base_cells(ctx, card, depth)
+    if base is not None and card.relation is not None:
+        inherited = base.get("weights")
+        carry = card.relation in ("quantized", "adapter") or (
+            inherited is not None and inherited.answers is not None and not inherited.answers.get("other_license"))
+        if inherited is not None and carry:
+            why = ("re-upload without a licence of its own carries its base's weights licence"
+                   if card.relation in ("quantized", "adapter")
+                   else "derivative without a licence of its own: the base's licence binds derivatives")
+            return _inherit(inherited, card, "weights", why)
+    if parts is not None:
+        return _cell(ctx, "weights", parts)
+    return _unknown("weights", card.url, "no licence in the card's metadata or prose", "weights.no-license",
+                    "the weights are public but no licence was found")
+
+
+# -- lineage ----------------------------------------------------------------------------------------
+def _base_facts(ctx: _Ctx, card: CardFacts) -> tuple[list[CardFacts], list[str]]:
+    """(readable bases, ids of bases that could not be read)."""
+    ok, missing = [], []
+    for b in card.bases:
+        bf = ctx.facts.bases.get(b.id)
+        if bf is not None and bf.status == "ok":
+            ok.append(bf)
+        else:
+            missing.append(b.id + (f" ({bf.reason or bf.status})" if bf is not None else " (not harvested)"))
+    return ok, missing
+
+
+def _base_cells(ctx: _Ctx, card: CardFacts, depth: int) -> dict[str, Cell] | None:
+    """Cells of the card's bases combined (strictest), or None when a base could not be read."""
+    ok, missing = _base_facts(ctx, card)
+    if missing or not ok or depth >= MAX_LINEAGE:
+        return None
+    cells = [_cells(ctx, b, depth + 1) for b in ok]
+    if len(cells) == 1:
+        return cells[0]
+    out = {}
+    for comp in COMPONENTS:
+        levels = [c[comp] for c in cells]
+        if any(c.level == UNKNOWN for c in levels):
+            out[comp] = next(c for c in levels if c.level == UNKNOWN)
+        elif all(c.level == NA for c in levels):
+            out[comp] = levels[0]
+        else:
+            out[comp] = min((c for c in levels if c.level != NA), key=lambda c: _ORDER[c.level])
     return out
 
 
-def _inference_code(ctx: _Ctx) -> Cell:
-    model = ctx.h.model
-    for repo in _own_repos(ctx):
-        found = _github_license(ctx, repo)
-        if found:
-            r, e = found
-            return _license_cell(ctx, "inference_code", [(r, replace(e, note="repository of the model's own org"))])
-    lib_name = model.library_name
-    lib = ctx.k.libraries.get(lib_name)
-    if lib is not None:
-        gh = ctx.h.repos.get(lib.repo)
-        found = _github_license(ctx, gh) if gh else None
-        if found and found[0].known:
-            r, e = found
-            return _license_cell(ctx, "inference_code", [(r, replace(e, note=f"library_name: {lib_name}"))])
-        r = ctx.n.normalize(lib.license)
-        return _license_cell(ctx, "inference_code", [(r, _ev(lib.source, lib.license, f"libraries.yaml:{lib.library}",
-                                                             f"library_name: {lib_name} ({lib.rationale})"))])
-    return Cell(UNKNOWN, evidence=(_ev(model.url, lib_name or "no library_name", "inference.no-evidence"),))
+def _inherit(cell: Cell, card: CardFacts, component: str, why: str) -> Cell:
+    bases = ", ".join(b.id for b in card.bases)
+    note = Evidence(card.url, bases, f"lineage.{card.relation}", f"{why} ({bases})")
+    return replace(cell, evidence=(note, *cell.evidence))
 
 
-def _pretraining_code(ctx: _Ctx) -> Cell:
-    for repo in _own_repos(ctx):
-        found = _github_license(ctx, repo)
-        if found:
-            r, e = found
-            note = "training code assumed in the model org's linked repository"
-            return _license_cell(ctx, "pretraining_code", [(r, replace(e, note=note))])
-    return Cell(UNKNOWN, evidence=(_ev(ctx.h.model.url, "no training repository linked", "pretraining_code.none"),))
+def _lineage_unknown(card: CardFacts, component: str) -> Cell:
+    return _unknown(component, card.url, ", ".join(b.id for b in card.bases), "lineage.base-not-read",
+                    f"the {card.relation} base model could not be read, so its {component.replace('_', ' ')} "
+                    "was not searched")
 
 
-def _dataset_results(ctx: _Ctx, names: list[str], component: str) -> Cell | None:
-    results: list[tuple[LicenseResult, Evidence]] = []
-    closed_ev: list[Evidence] = []
-    for name in names:
-        hub_id, alias = ctx.k.resolve_dataset(name)
-        if alias and alias.closed:
-            closed_ev.append(_ev(alias.source, name, "datasets.yaml", alias.rationale))
+# -- code -------------------------------------------------------------------------------------------
+def _training_parts(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> tuple[list[Part], list[str]]:
+    """Repositories and frameworks the card says trained it for ``stage``; and repositories it points
+    to as training code that could not be read."""
+    parts: list[Part] = []
+    unsettled: list[str] = []
+    seen: set[str] = set()
+    for rl in card.repos:
+        if rl.context not in ("training", "code") or rl.repo.lower() in seen:
             continue
-        if alias and alias.license and not hub_id:
+        if rl.stage_hint and rl.stage_hint != stage and not (stage == "pretraining" and rl.stage_hint == ""):
+            continue
+        rf = ctx.facts.repos.get(rl.repo)
+        known = ctx.k.known_repo(rl.repo)
+        kind = rf.kind if rf is not None and rf.kind != "unknown" else (known.kind if known else "unknown")
+        stages = (rf.stages if rf is not None and rf.stages else list(known.stages) if known else [])
+        if kind == "training" and (not stages or stage in stages or rl.stage_hint == stage):
+            if rl.context == "code" and stage not in stages and stages:
+                continue
+            seen.add(rl.repo.lower())
+            part = _known_repo_license(ctx, rl.repo, f"{stage} code: {rl.repo}")
+            if part is not None:
+                how = "named as the framework it was trained with" if rl.named_only else "linked as training code"
+                parts.append(Part(_from(rl.where, f"repo.{kind}", f"{rl.repo}: {how}"), part.result, part.level))
+                parts.append(part)
+            else:
+                parts.append(Part(_from(rl.where, "repo.training", f"{rl.repo}: licence not found"), None, UNKNOWN))
+        elif kind == "unknown" and rl.context == "training" and rf is not None and rf.status == "ok":
+            seen.add(rl.repo.lower())  # the card says what it is; the repository does not say otherwise
+            part = _repo_license(ctx, rf, f"{stage} code: {rl.repo}")
+            if part is not None:
+                parts.append(Part(_from(rl.where, "repo.training-by-card", f"{rl.repo}: the card calls it training "
+                                                                           "code"), part.result, part.level))
+                parts.append(part)
+        elif kind == "unknown" and rl.context == "training":
+            unsettled.append(rl.repo + (f" ({rf.reason or rf.status})" if rf is not None else ""))
+    return parts, unsettled
+
+
+def _trainer_part(ctx: _Ctx, card: CardFacts, stage: str) -> Part | None:
+    """A public framework the card says it was trained with, with its configuration in the card."""
+    for s in card.signals:
+        if s.kind != "trainer":
+            continue
+        framework = {"transformers": "huggingface/transformers", "trl": "huggingface/trl", "keras": "keras-team/keras",
+                     "axolotl": "axolotl-ai-cloud/axolotl", "unsloth": "unslothai/unsloth"}.get(s.detail)
+        if framework is None:
+            continue
+        if stage == "alignment" and s.detail != "trl":
+            continue
+        part = _known_repo_license(ctx, framework, f"trained with {s.detail}")
+        lib = ctx.k.library(s.detail)
+        if part is None and lib is not None:
+            r = ctx.n.normalize(lib.license)
+            part = Part(_ev(lib.source, lib.license, r.rule, f"libraries.yaml: {lib.library}"), r)
+        if part is not None:
+            return Part(_from(s.where, f"trainer.{s.detail}", f"trained with {s.detail}, configuration in the card"),
+                        part.result, part.level)
+    return None
+
+
+def _statement_parts(card: CardFacts, subject: str, stage: str, component: str) -> list[Part]:
+    out = []
+    for st in card.statements:
+        if st.subject != subject or (st.stage and st.stage != stage):
+            continue
+        if st.kind in ("not_released", "custom_code") or (st.kind == "compiled_public" and stage == "pretraining"):
+            note = {"not_released": "the card says it is not released",
+                    "custom_code": "the card says it was trained with an unreleased codebase",
+                    "compiled_public": "a corpus the developer compiled from public sources and did not release"}
+            out.append(Part(_from(st.where, f"statement.{st.kind}", note[st.kind]), None, closed(component)))
+    return out
+
+
+def _pretraining_code(ctx: _Ctx, card: CardFacts) -> Cell:
+    parts, unsettled = _training_parts(ctx, card, "pretraining", "pretraining_code")
+    trainer = _trainer_part(ctx, card, "pretraining") if any(s.kind == "from_scratch" for s in card.signals) \
+        or not card.bases else None
+    if trainer is not None:
+        parts.append(trainer)
+    if parts:
+        return _cell(ctx, "pretraining_code", _dedupe(parts))
+    if unsettled:
+        return _unknown("pretraining_code", card.url, ", ".join(unsettled), "repo.unread",
+                        "the card links training code that could not be read")
+    stated = _statement_parts(card, "code", "pretraining", "pretraining_code")
+    if stated:
+        return _cell(ctx, "pretraining_code", stated[:1])
+    return _absence("pretraining_code", card, _searched(ctx, card, "frameworks named in training sentences"),
+                    "a repository that only loads or serves the model is not training code")
+
+
+def _dedupe(parts: list[Part]) -> list[Part]:
+    out: list[Part] = []
+    for p in parts:
+        if p not in out:
+            out.append(p)
+    return out
+
+
+def _stage_code(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> Cell:
+    parts, unsettled = _training_parts(ctx, card, stage, component)
+    trainer = _trainer_part(ctx, card, stage)
+    if trainer is not None:
+        parts.append(trainer)
+    if parts:
+        return _cell(ctx, component, _dedupe(parts))
+    if unsettled:
+        return _unknown(component, card.url, ", ".join(unsettled), "repo.unread",
+                        "the card links training code that could not be read")
+    return _absence(component, card, _searched(ctx, card))
+
+
+def _inference_code(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
+    org = card.id.split("/")[0].lower() if "/" in card.id else ""
+    for rl in card.repos:
+        if rl.context in ("citation", "evaluation", "data") or rl.named_only:
+            continue
+        rf = ctx.facts.repos.get(rl.repo)
+        owner = rl.repo.split("/")[0].lower()
+        own = bool(org) and (owner == org or owner.startswith(org) or org.startswith(owner))
+        said = rl.context in ("usage", "code") and bool(_OFFICIAL.search(f"{rl.anchor} {rl.where.text}"))
+        kind = rf.kind if rf is not None else "unknown"
+        if (own or said) and kind in ("inference", "training", "unknown") and rf is not None and rf.status == "ok":
+            if kind == "unknown" and rl.context not in ("usage", "code"):
+                continue
+            part = _repo_license(ctx, rf, f"the developer's own code: {rl.repo}")
+            if part is not None:
+                why = "repository of the model's developer" if own else "the card's official code"
+                return _cell(ctx, "inference_code", [Part(_from(rl.where, f"repo.{kind}", f"{rl.repo}: {why}"),
+                                                          part.result, part.level), part])
+    for lib_ref in sorted(card.libraries, key=lambda x: ("library_name", "code", "tag", "prose").index(x.origin)
+                          if x.origin in ("library_name", "code", "tag", "prose") else 9):
+        lib = ctx.k.library(lib_ref.name)
+        if lib is None:
+            return _unknown("inference_code", card.url, lib_ref.where.text, "inference.library-not-in-rules",
+                            f"library {lib_ref.name!r} runs the model; its licence is not in rules/libraries.yaml")
+        part = _known_repo_license(ctx, lib.repo, f"library {lib.library}")
+        if part is None or part.result is None or not part.result.known:
+            r = ctx.n.normalize(lib.license)
+            part = Part(_ev(lib.source, lib.license, r.rule, f"libraries.yaml: {lib.rationale}"), r)
+        how = {"library_name": "the card's library_name", "tag": "the card's tags", "code": "the card's usage code"}
+        return _cell(ctx, "inference_code", [Part(_from(lib_ref.where, f"library.{lib.library}",
+                                                        f"runs with {lib.library} ({how.get(lib_ref.origin, '')})"),
+                                                  part.result, part.level), part])
+    if card.bases:
+        base = _base_cells(ctx, card, depth)
+        if base is not None and base["inference_code"].level not in (UNKNOWN,):
+            return _inherit(base["inference_code"], card, "inference_code",
+                            "the card names no code or library; the base model's runs it")
+    return _absence("inference_code", card, _searched(ctx, card, "library_name, tags and usage code"),
+                    "the card names no code or library that runs the model")
+
+
+# -- data -------------------------------------------------------------------------------------------
+def _dataset_part(ctx: _Ctx, m: DatasetMention, component: str) -> Part:
+    hub, alias = ctx.k.resolve_dataset(m.name)
+    hub = m.hub_id or hub
+    where = _from(m.where, f"dataset.{m.origin}", f"dataset {m.name}")
+    if alias is not None and alias.closed:
+        return Part(_ev(alias.source, m.name, "datasets.yaml", f"{alias.rationale} (named in {m.where.source})"),
+                    None, closed(component))
+    ds = ctx.facts.datasets.get(hub) if hub else None
+    if ds is not None and ds.status == "ok":
+        parts = _license_parts(ctx, ds)
+        if parts and not all(p.evidence.rule == "license.placeholder" for p in parts):
+            combined = _combine_dataset(parts)
+            if combined is not None:
+                return combined
+        if alias is not None and alias.license:
             r = ctx.n.normalize(alias.license)
-            results.append((r, _ev(alias.source, name, "datasets.yaml", alias.rationale)))
-            continue
-        ds = ctx.h.datasets.get(hub_id or "") if hub_id else None
-        if ds is None or ds.status != "ok":
-            reason = ds.reason if ds else ("not a Hub dataset id" if hub_id is None else "not harvested")
-            return Cell(UNKNOWN, evidence=(_ev(None, name, "dataset.unresolved", reason),))
-        lic = repo_license(ctx, ds)
-        if not lic:
-            note = "dataset card declares no license"
-            return Cell(UNKNOWN, evidence=(_ev(ds.url, name, "dataset.no-license", note),))
-        results.extend(lic)
-    if closed_ev:
-        return Cell(closed(component), evidence=tuple(closed_ev))
+            return Part(_ev(alias.source, m.name, r.rule, f"dataset card declares no licence; datasets.yaml: "
+                                                          f"{alias.rationale}"), r)
+        if parts:
+            return parts[0]
+        return Part(_ev(ds.url, m.name, "dataset.no-license", "the dataset card declares no licence"), None, UNKNOWN)
+    if alias is not None and alias.license:
+        r = ctx.n.normalize(alias.license)
+        return Part(_ev(alias.source, m.name, r.rule, f"datasets.yaml: {alias.rationale}"), r)
+    reason = (ds.reason or ds.status) if ds is not None else (
+        "not a Hub dataset id" if hub is None else "not harvested")
+    return Part(replace(where, rule="dataset.unresolved", note=f"dataset {m.name!r}: {reason}"), None, UNKNOWN)
+
+
+def _combine_dataset(parts: list[Part]) -> Part | None:
+    """A dataset with several licences (e.g. cc-by-sa-3.0 and gfdl): its strictest one."""
+    results = [p for p in parts if p.result is not None]
     if not results:
         return None
-    return _license_cell(ctx, component, results)
+    if any(not p.result.known or p.result.points is None for p in results):  # type: ignore[union-attr]
+        return next(p for p in results if not p.result.known or p.result.points is None)  # type: ignore[union-attr]
+    return min(results, key=lambda p: p.result.points or 0)  # type: ignore[union-attr]
 
 
-def _declared_datasets(repo: RepoCard) -> list[str]:
-    return as_list(repo.card_data.get("datasets"))
+def _data_cell(ctx: _Ctx, component: str, mentions: list[DatasetMention]) -> Cell:
+    parts: list[Part] = []
+    seen: set[str] = set()
+    for m in mentions:
+        key = (m.hub_id or m.name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        parts.append(_dataset_part(ctx, m, component))
+    return _cell(ctx, component, parts)
 
 
-def _looks_tuned(repo: RepoCard) -> bool:
-    tags = {t.lower() for t in repo.tags()}
-    return bool(_CHAT.search(repo.id.split("/")[-1])) or bool(tags & (_ALIGN_TAGS | {"conversational", "sft"}))
+def _is_kind(ctx: _Ctx, m: DatasetMention, *kinds: str) -> bool:
+    _, alias = ctx.k.resolve_dataset(m.name)
+    if alias is None and m.hub_id:
+        _, alias = ctx.k.resolve_dataset(m.hub_id)
+    return alias is not None and alias.kind in kinds
 
 
-def _aligned(repo: RepoCard) -> bool:
-    tags = {t.lower() for t in repo.tags()}
-    return bool(tags & _ALIGN_TAGS) or bool(re.search(r"rlhf|dpo", repo.id, re.I))
+def _pretraining_data(ctx: _Ctx, card: CardFacts) -> Cell:
+    mentions = [m for m in card.datasets if m.stage in ("pretraining", "training")
+                and not (m.stage == "training" and _is_kind(ctx, m, "sft", "alignment", "benchmark", "safety")
+                         and m.origin != "metadata")]
+    stated = _statement_parts(card, "data", "pretraining", "pretraining_data")
+    named = [m for m in mentions if m.origin != "name" or m.stage == "pretraining" or _is_kind(ctx, m, "pretraining")]
+    if named:
+        cell = _data_cell(ctx, "pretraining_data", named)
+        not_released = [p for p in stated if p.evidence.rule == "statement.not_released"]
+        if not_released and cell.level != UNKNOWN:
+            return _cell(ctx, "pretraining_data", [*not_released, Part(cell.evidence[0], None, cell.level)]) \
+                if cell.level in ("D1",) else cell
+        return cell
+    if stated:
+        return _cell(ctx, "pretraining_data", stated[:1])
+    return _absence("pretraining_data", card, _searched(ctx, card, "datasets declared or named in training sections"))
 
 
-def score(h: Harvest, k: Knowledge, n: Normalizer, _depth: int = 0) -> tuple[dict[str, Cell], list[ReviewItem]]:
-    """Score one harvested model. Returns the twelve cells and the review items it raised."""
-    ctx = _Ctx(h, k, n)
-    model = h.model
-    cells: dict[str, Cell] = {}
-    relation, bases = model.lineage()
-    base_cells: dict[str, Cell] | None = None
-    base_repo = next((h.bases[b] for b in bases if b in h.bases and h.bases[b].status == "ok"), None)
-    if base_repo is not None and _depth < MAX_LINEAGE:
-        sub = Harvest(base_repo, h.datasets, h.repos, h.bases)
-        base_cells, base_review = score(sub, k, n, _depth + 1)
-        ctx.review.extend(base_review)
-
-    cells["weights"] = _weights(ctx)
-    cells["inference_code"] = _inference_code(ctx)
-
-    def inherited(component: str) -> Cell:
-        assert base_cells is not None and base_repo is not None
-        c = base_cells[component]
-        note = Evidence(base_repo.url or base_repo.id, base_repo.id, f"lineage.{relation}",
-                        f"inherited from base model ({relation})")
-        return replace(c, evidence=(note, *c.evidence))
-
-    datasets = _declared_datasets(model)
-    if relation in ("quantized", "adapter") and base_cells is not None:
-        # A re-upload or adapter changes no training stage of its base: inherit them all.
-        for comp in (*TRAINING, *OWN_STAGES):
-            cells[comp] = inherited(comp)
-        if relation == "adapter" and datasets:
-            cells["sft_data"] = _dataset_results(ctx, datasets, "sft_data") or cells["sft_data"]
-    elif relation is not None:
-        for comp in TRAINING:
-            cells[comp] = inherited(comp) if base_cells is not None else Cell(
-                UNKNOWN, evidence=(_ev(model.url, ", ".join(bases), "lineage.base-not-harvested"),))
-        aligned = _aligned(model)
-        cells["finetuning_code"] = Cell(UNKNOWN, evidence=(_ev(model.url, "fine-tune", "finetune.code-unknown"),))
-        cells["alignment_code"] = (Cell(UNKNOWN, evidence=(_ev(model.url, "aligned", "alignment.code-unknown"),))
-                                   if aligned else Cell(NA, evidence=(_ev(model.url, "no alignment signs",
-                                                                          "alignment.not-applicable"),)))
-        sft = _dataset_results(ctx, datasets, "sft_data") if datasets else None
-        cells["sft_data"] = sft or Cell(UNKNOWN, evidence=(_ev(model.url, "no datasets declared", "sft.none"),))
-        cells["alignment_data"] = (Cell(UNKNOWN, evidence=(_ev(model.url, "aligned", "alignment.data-unknown"),))
-                                   if aligned else replace(cells["alignment_code"]))
+def _stage_data(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> Cell:
+    if stage == "finetuning":
+        mentions = [m for m in card.datasets if (m.stage == "finetuning" or (m.stage == "training" and not _is_kind(
+            ctx, m, "alignment", "pretraining"))) and not _is_kind(ctx, m, "benchmark") or
+            (m.origin == "metadata" and m.stage == "training" and not _is_kind(ctx, m, "alignment"))]
     else:
-        cells["pretraining_code"] = _pretraining_code(ctx)
-        pre = _dataset_results(ctx, datasets, "pretraining_data") if datasets else None
-        cells["pretraining_data"] = pre or Cell(UNKNOWN, evidence=(_ev(model.url, "no datasets declared",
-                                                                       "pretraining_data.none"),))
-        tuned = _looks_tuned(model)
-        for comp in OWN_STAGES:
-            if tuned:
-                cells[comp] = Cell(UNKNOWN, evidence=(_ev(model.url, model.id, "stage.tuned-without-base"),))
-            else:
-                cells[comp] = Cell(NA, evidence=(_ev(model.url, "base model: no base_model, no chat/instruct signs",
-                                                     "stage.not-applicable"),))
+        mentions = [m for m in card.datasets if m.stage == "alignment" or _is_kind(ctx, m, "alignment")]
+    if mentions:
+        return _data_cell(ctx, component, mentions)
+    stated = _statement_parts(card, "data", stage, component)
+    if stated:
+        return _cell(ctx, component, stated[:1])
+    return _absence(component, card, _searched(ctx, card, "datasets declared or named in training sections"))
 
-    benchmarks = model.benchmark_names()
-    utility = [b for b in benchmarks if not k.is_safety_dataset(k.resolve_dataset(b)[0] or b)]
-    safety = [b for b in benchmarks if k.is_safety_dataset(k.resolve_dataset(b)[0] or b)]
-    cells["utility_benchmark_data"] = (_dataset_results(ctx, utility, "utility_benchmark_data") if utility else None) \
-        or Cell(UNKNOWN, evidence=(_ev(model.url, "no model-index results", "benchmarks.none"),))
-    cells["safety_eval_data"] = (_dataset_results(ctx, safety, "safety_eval_data") if safety else None) \
-        or Cell(UNKNOWN, evidence=(_ev(model.url, "no safety benchmark reported", "safety_data.none"),))
-    cells["general_eval_code"] = _eval_code(ctx, "general_eval_code", benchmarks)
-    cells["safety_eval_code"] = _eval_code(ctx, "safety_eval_code", safety)
+
+# -- stages -----------------------------------------------------------------------------------------
+def _finetuned(card: CardFacts) -> tuple[bool, str]:
+    if card.relation in ("finetune", "adapter"):
+        return True, f"a {card.relation} of {', '.join(b.id for b in card.bases)}"
+    for s in card.signals:
+        if s.kind == "sft":
+            return True, f"{s.detail}: {s.where.text}"
+    return False, "no fine-tuning stage named (no base model, no fine-tuning statement or tag)"
+
+
+def _aligned(ctx: _Ctx, card: CardFacts) -> tuple[bool, str]:
+    for s in card.signals:
+        if s.kind == "alignment":
+            return True, f"{s.detail}: {s.where.text}"
+    for m in card.datasets:
+        if m.stage == "alignment" or _is_kind(ctx, m, "alignment"):
+            return True, f"preference data {m.name}"
+    return False, "no alignment stage named (no DPO/RLHF/preference statement, tag or dataset)"
+
+
+# -- evaluation -------------------------------------------------------------------------------------
+def _evaluation(ctx: _Ctx, card: CardFacts) -> dict[str, Cell]:
+    evals = card.evaluations
+    utility = [e for e in evals if not e.safety]
+    safety = [e for e in evals if e.safety]
+    leaderboard = next((s for s in card.signals if s.kind == "leaderboard"), None)
+    out: dict[str, Cell] = {}
+    harness = _harness(ctx, card, safety=False, leaderboard=leaderboard is not None)
+    if utility or safety or leaderboard:
+        first = (utility or safety)[0].where if (utility or safety) else leaderboard.where  # type: ignore[union-attr]
+        out["general_eval_code"] = harness or Cell(
+            closed("general_eval_code"), evidence=(_from(first, "evaluation.code-not-released",
+                                                         "results are reported; the code that produced them is not "
+                                                         "public"),))
+    else:
+        out["general_eval_code"] = _na("general_eval_code", card, "no evaluation reported")
+    if safety:
+        out["safety_eval_code"] = _harness(ctx, card, safety=True, leaderboard=leaderboard is not None) or Cell(
+            closed("safety_eval_code"), evidence=(_from(safety[0].where, "evaluation.code-not-released",
+                                                        "safety results are reported; their code is not public"),))
+    else:
+        out["safety_eval_code"] = _na("safety_eval_code", card, "no safety evaluation reported")
+    for comp, group in (("utility_benchmark_data", utility), ("safety_eval_data", safety)):
+        if not group:
+            out[comp] = _na(comp, card, "no benchmark reported" if comp.startswith("utility")
+                            else "no safety benchmark reported")
+            continue
+        mentions = [DatasetMention(e.benchmark, e.hub_id, "benchmark", e.origin, e.where) for e in group]
+        out[comp] = _data_cell(ctx, comp, mentions)
+    return out
+
+
+def _harness(ctx: _Ctx, card: CardFacts, *, safety: bool, leaderboard: bool) -> Cell | None:
+    component = "safety_eval_code" if safety else "general_eval_code"
+    for rl in card.repos:
+        rf = ctx.facts.repos.get(rl.repo)
+        known = ctx.k.known_repo(rl.repo)
+        kind = rf.kind if rf is not None and rf.kind != "unknown" else (known.kind if known else "unknown")
+        is_safety = (rf.safety if rf is not None else False) or (known.safety if known else False) or \
+            rl.repo.lower() in ctx.k.safety_repos
+        if kind == "evaluation" and (not safety or is_safety or rl.repo.lower() == _HARNESS.lower()):
+            part = _known_repo_license(ctx, rl.repo, f"evaluation harness {rl.repo}")
+            if part is not None:
+                return _cell(ctx, component, [Part(_from(rl.where, "repo.evaluation", f"{rl.repo} linked"),
+                                                   part.result, part.level), part])
+    if leaderboard:
+        part = _known_repo_license(ctx, _HARNESS, "the Open LLM Leaderboard runs lm-evaluation-harness")
+        if part is not None:
+            return _cell(ctx, component, [part])
+    return None
+
+
+# -- a card's twelve cells --------------------------------------------------------------------------
+def _cells(ctx: _Ctx, card: CardFacts, depth: int = 0) -> dict[str, Cell]:
+    if card.id in ctx.memo:
+        return ctx.memo[card.id]
+    cells: dict[str, Cell] = {}
+    cells["weights"] = _weights(ctx, card, depth)
+    cells["inference_code"] = _inference_code(ctx, card, depth)
+    relation = card.relation if card.bases else None
+    base = _base_cells(ctx, card, depth) if relation else None
+    own_pretraining = relation is None or (base is None and card.embeds_original and relation == "quantized")
+
+    def lineage(comp: str) -> Cell:
+        if base is None:
+            return _lineage_unknown(card, comp)
+        return _inherit(base[comp], card, comp, f"{relation} of its base: the base's {comp.replace('_', ' ')}")
+
+    if own_pretraining:
+        cells["pretraining_code"] = _pretraining_code(ctx, card)
+        cells["pretraining_data"] = _pretraining_data(ctx, card)
+    else:
+        for comp in TRAINING:
+            cells[comp] = lineage(comp)
+
+    if relation in ("quantized", "merge") and not own_pretraining:
+        for comp in (*OWN_STAGES, *EVALUATION):
+            cells[comp] = lineage(comp)
+    else:
+        finetuned, why_ft = _finetuned(card)
+        aligned, why_al = _aligned(ctx, card)
+        if finetuned:
+            cells["finetuning_code"] = _stage_code(ctx, card, "finetuning", "finetuning_code")
+            cells["sft_data"] = _stage_data(ctx, card, "finetuning", "sft_data")
+        else:
+            cells["finetuning_code"] = _na("finetuning_code", card, why_ft)
+            cells["sft_data"] = _na("sft_data", card, why_ft)
+        if aligned:
+            cells["alignment_code"] = _stage_code(ctx, card, "alignment", "alignment_code")
+            cells["alignment_data"] = _stage_data(ctx, card, "alignment", "alignment_data")
+        else:
+            cells["alignment_code"] = _na("alignment_code", card, why_al)
+            cells["alignment_data"] = _na("alignment_data", card, why_al)
+        cells.update(_evaluation(ctx, card))
     ordered = {c: cells[c] for c in COMPONENTS}
-    for comp, cell in ordered.items():
+    ctx.memo[card.id] = ordered
+    return ordered
+
+
+def score(facts: Facts, k: Knowledge, n: Normalizer) -> tuple[dict[str, Cell], list[ReviewItem]]:
+    """Score one model from its facts. Returns the twelve cells and the review items they raised."""
+    ctx = _Ctx(facts, k, n)
+    cells = _cells(ctx, facts.model)
+    for comp, cell in cells.items():
         assert KIND[comp] in ("code", "data") and cell.level
-    return ordered, ctx.review
+    return cells, ctx.review
 
-
-def _eval_code(ctx: _Ctx, component: str, benchmarks: list[str]) -> Cell:
-    if benchmarks:
-        for name, repo in ctx.h.repos.items():
-            if name.lower() in ctx.k.safety_repos:
-                found = _github_license(ctx, repo)
-                if found:
-                    r, e = found
-                    e = replace(e, note="evaluation harness linked by the card")
-                    return _license_cell(ctx, component, [(r, e)])
-    return Cell(UNKNOWN, evidence=(_ev(ctx.h.model.url, "no evaluation code linked", f"{component}.none"),))

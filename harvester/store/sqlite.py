@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from harvester.harvest import Harvest
+from harvester.read.facts import Facts
 from harvester.score.cells import Cell, ReviewItem
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -83,6 +84,13 @@ CREATE TABLE IF NOT EXISTS http_cache (      -- conditional requests across runs
     key TEXT PRIMARY KEY,
     etag TEXT NOT NULL,
     blob TEXT NOT NULL
+);
+-- v3: facts read from each evidence bundle, per version of the reading rules
+CREATE TABLE IF NOT EXISTS facts (
+    bundle TEXT NOT NULL REFERENCES blobs(sha),
+    reader TEXT NOT NULL,
+    data TEXT NOT NULL REFERENCES blobs(sha),
+    PRIMARY KEY (bundle, reader)
 );
 """
 
@@ -297,10 +305,12 @@ class Store:
 
     # -- per-model results ----------------------------------------------------------------------
     def save_model(self, run_id: int, harvest: Harvest, cells: dict[str, Cell],
-                   review: Iterable[ReviewItem] = ()) -> None:
-        """Evidence, cells and review items of one model, in one transaction."""
+                   review: Iterable[ReviewItem] = (), facts: Facts | None = None) -> None:
+        """Evidence, the facts read from it, cells and review items of one model, in one transaction."""
         with self.tx():
             bundle = self.put_blob(harvest.to_json().encode("utf-8"))
+            if facts is not None:
+                self._put_facts(bundle, facts)
             self.db.execute("INSERT OR REPLACE INTO harvests VALUES (?, ?, ?, ?)",
                             (run_id, harvest.model_id, harvest.model.sha, bundle))
             self.db.execute("INSERT OR REPLACE INTO latest VALUES (?, ?, ?, ?)",
@@ -337,12 +347,39 @@ class Store:
                                (run_id,))
         return [{"model_id": r[0], "stage": r[1], "reason": r[2]} for r in rows]
 
-    def harvests(self, run_id: int) -> Iterator[Harvest]:
-        rows = self.db.execute(
-            "SELECT b.data FROM harvests h JOIN blobs b ON b.sha = h.bundle WHERE h.run_id = ? ORDER BY h.model_id",
-            (run_id,)).fetchall()
-        for (data,) in rows:
-            yield Harvest.from_json(data)
+    def harvests(self, run_id: int, page: int = 500) -> Iterator[Harvest]:
+        """A run's evidence bundles, read a page at a time (bounded memory at hub scale)."""
+        for _model_id, bundle, _facts in self.bundles(run_id, None, page):
+            yield Harvest.from_json(self.get_blob(bundle))
+
+    def bundles(self, run_id: int, reader: str | None, page: int = 500) -> Iterator[tuple[str, str, bytes | None]]:
+        """(model id, bundle sha, facts read by ``reader`` or None) of a run, a page at a time."""
+        after = ""
+        while True:
+            rows = self.db.execute(
+                "SELECT h.model_id, h.bundle, b.data FROM harvests h LEFT JOIN facts f ON f.bundle = h.bundle "
+                "AND f.reader = ? LEFT JOIN blobs b ON b.sha = f.data WHERE h.run_id = ? AND h.model_id > ? "
+                "ORDER BY h.model_id LIMIT ?", (reader or "", run_id, after, page)).fetchall()
+            if not rows:
+                return
+            for model_id, bundle, data in rows:
+                yield model_id, bundle, bytes(data) if data is not None else None
+            after = rows[-1][0]
+
+    def put_facts(self, bundle: str, facts: Facts) -> None:
+        with self.tx():
+            self._put_facts(bundle, facts)
+
+    def _put_facts(self, bundle: str, facts: Facts) -> None:
+        data = self.put_blob(facts.to_json().encode("utf-8"))
+        self.db.execute("INSERT OR REPLACE INTO facts VALUES (?, ?, ?)", (bundle, facts.reader, data))
+
+    def facts(self, run_id: int, model_id: str) -> Facts | None:
+        """The newest facts stored for a model's bundle in a run (for ``explain``)."""
+        row = self.db.execute(
+            "SELECT b.data FROM harvests h JOIN facts f ON f.bundle = h.bundle JOIN blobs b ON b.sha = f.data "
+            "WHERE h.run_id = ? AND h.model_id = ? ORDER BY f.rowid DESC LIMIT 1", (run_id, model_id)).fetchone()
+        return Facts.from_json(row[0]) if row else None
 
     def harvest(self, run_id: int, model_id: str) -> Harvest | None:
         row = self.db.execute(

@@ -1,0 +1,561 @@
+"""A Hub card read into facts: licences, lineage, libraries, linked code, datasets, statements of
+non-release, evaluations and the signs that a stage happened. Pure: no I/O.
+
+Markdown and HTML are read as structure (``harvester.read.markdown``); the patterns below run over
+the *plain text* of a block, never over markup.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from harvester.cards import as_list, github_repos
+from harvester.harvest import RepoCard
+from harvester.ids import is_hub_id
+from harvester.licenses.prose import prose_license_candidates
+from harvester.read.facts import (
+    BaseRef,
+    CardFacts,
+    DatasetMention,
+    Evaluation,
+    Library,
+    LicenseInput,
+    RepoLink,
+    Signal,
+    Statement,
+    Where,
+)
+from harvester.read.markdown import Document, read_markdown, sentences
+from harvester.score.knowledge import Knowledge
+
+CLIP = 300
+RELATIONS = ("adapter", "merge", "quantized", "finetune")
+MAX_MENTIONS = 60
+
+# -- what a sentence says ---------------------------------------------------------------------------
+_MODAL = re.compile(r"\b(can|could|may|might|should|would|recommend\w*|intended|look for|versions?|able to|"
+                    r"allows?|easy to|how to|you|your|users?|downstream|further)\b", re.I)
+_FINETUNED = re.compile(r"\b(fine[- ]?tun(ed|ing)|instruction[- ]tun(ed|ing)|instruct[- ]tun(ed|ing)|"
+                        r"supervised fine[- ]?tuning|\bSFT\b|chat[- ]tun(ed|ing)|trained to follow instructions)", re.I)
+_ABOUT_THIS = re.compile(r"\b(this|the|our|we|is|was|were|has been|have been|been|version of|on top of)\b", re.I)
+_ALIGNED = re.compile(r"\b(direct preference optimi[sz]ation|DPO|RLHF|RLAIF|reinforcement learning (from|with) "
+                      r"(human|ai) feedback|preference (optimi[sz]ation|tuning|alignment|data)|reward model(ing)?|"
+                      r"PPO|ORPO|KTO|GRPO|SimPO|IPO)\b")
+_ALIGN_TAGS = {"dpo", "rlhf", "orpo", "kto", "ppo", "reward-model", "grpo", "simpo", "rlaif", "reward model"}
+_SFT_TAGS = {"sft", "instruction-tuned", "instruct", "finetuned", "fine-tuned", "finetune"}
+_FROM_SCRATCH = re.compile(r"\b(trained|pre-?trained|pretrained) from scratch\b", re.I)
+_TRAINED_WITH = re.compile(r"\b(trained|pre-?trained|fine-?tuned|built|developed|implemented)\b[^.]{0,80}?"
+                           r"\b(using|with|on top of|by means of|via|in)\b", re.I)
+_TRAINING_WORDS = re.compile(r"\b(train(ed|ing)?|pre-?train(ed|ing)?|fine-?tun(e|ed|ing)|reproduc\w*|recipe|"
+                             r"training code|training script)", re.I)
+_NOT_RELEASED = re.compile(
+    r"\b(not|never|no plans? to)\b[^.;]{0,50}?\b(be )?(publicly |openly )?(released?|available|open[- ]?sourced?|"
+    r"public|disclosed?|shared|published|distributed)\b|\bproprietary\b|\binternal(ly)?\b|\bin-house\b|"
+    r"\bclosed[- ]source\b|\bconfidential\b|\bprivate (data|dataset|corpus|corpora|code|codebase)\b|"
+    r"\bundisclosed\b", re.I)
+_COMPILED_PUBLIC = re.compile(r"\b(publicly|openly) available (sources|data|online data|datasets|text|web)\b|"
+                              r"\bpublic(ly)? (web|internet) data\b|\bdata (crawled|scraped) from the (web|internet)\b",
+                              re.I)
+_CUSTOM_CODE = re.compile(r"\b(custom|internal|proprietary|in-house)\b[^.]{0,40}\b(code ?base|codebase|training "
+                          r"(code|framework|stack|library)|distributed training)\b", re.I)
+_LICENSE_TALK = re.compile(r"\b(commercial|licen[cs]e|terms of use|permission)\b", re.I)
+_DATA_WORDS = re.compile(r"\b(data|dataset|datasets|corpus|corpora|tokens|texts?|documents|images|samples)\b", re.I)
+_CODE_WORDS = re.compile(r"\b(code|codebase|scripts?|implementation|framework|recipe)\b", re.I)
+_WEIGHT_WORDS = re.compile(r"\b(weights|checkpoints?|parameters)\b", re.I)
+_STAGE_WORDS = (
+    ("alignment", re.compile(r"\b(DPO|RLHF|preference|reward|alignment|PPO|ORPO|KTO)\b", re.I)),
+    ("finetuning", re.compile(r"\b(fine-?tun\w*|instruction|SFT|supervised|chat)\b", re.I)),
+    ("pretraining", re.compile(r"\b(pre-?train\w*|from scratch|base model|foundation)\b", re.I)),
+)
+_EVAL_WORDS = re.compile(r"\b(evaluat\w*|benchmark\w*|harness|leaderboard)\b", re.I)
+_USAGE_WORDS = re.compile(r"\b(inference|deploy\w*|serv(e|ing)|run(ning)?|demo|usage|quantiz\w*|chat ui|webui|"
+                          r"interface)\b", re.I)
+_TRAINING_CODE = re.compile(r"\b(training|pre-?training|fine-?tuning|finetuning) (code|scripts?|repo(sitory)?|"
+                            r"recipes?|framework|codebase|library)\b|\bcode (for|to) (train|reproduc|pre-?train|"
+                            r"fine-?tun)", re.I)
+_CODE_ANCHOR = re.compile(r"\b(code|github|repo(sitory)?|source|implementation|official|project|scripts?)\b", re.I)
+
+# -- lineage in prose ---------------------------------------------------------------------------
+_BASE_PHRASES = re.compile(
+    r"\b(fine-?tuned (version )?(of|from|on top of)|finetune of|fine-?tune of|based on|built on( top of)?|"
+    r"trained on top of|derived from|adapted from|continued pre-?training of|continue[ds]? pre-?training (of|from)|"
+    r"(quanti[sz]ed|gguf|gptq|awq|exl2|mlx|onnx|fp8|int4|int8|converted) (version|model|files|weights|format|"
+    r"conversion|quants?)?\s*(of|for|from)|quants? of|conversion of|converted from|lora (adapter )?(of|for|on)|"
+    r"adapter (of|for|on)|merge of|original model|base model|finetuned from model|fine-tuned from model|"
+    r"model creator)\b", re.I)
+_QUANT_WORDS = re.compile(r"\b(gguf|gptq|awq|exl2|quanti[sz]\w*|q4_k_m|q8_0|int4|int8|fp8|nvfp4|bnb|4-?bit|8-?bit|"
+                          r"mlx|onnx|ggml|converted|conversion)\b", re.I)
+_ADAPTER_WORDS = re.compile(r"\b(lora|qlora|peft|adapter)\b", re.I)
+_MERGE_WORDS = re.compile(r"\b(merge|merged|mergekit|slerp|ties|dare)\b", re.I)
+_HUB_ID = re.compile(r"(?<![\w./-])([A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95})(?![\w/-])")
+_FROM_PRETRAINED = re.compile(r"""from_pretrained\(\s*(?:[\w.]+\s*,\s*)?["']([\w.-]+/[\w.-]+)["']""")
+_BASE_ASSIGN = re.compile(r"""\b(base_model(?:_name(?:_or_path)?|_id)?|model_name_or_path|base_model_path)\s*=\s*"""
+                          r"""["']([\w.-]+/[\w.-]+)["']""")
+
+# -- libraries in usage code --------------------------------------------------------------------
+_IMPORT = re.compile(r"^\s*(?:>>>\s*)?(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
+_LEADERBOARD = ("open_llm_leaderboard", "open-llm-leaderboard")
+
+SECTION_OF = {"preamble": "", "other": ""}
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= CLIP else text[: CLIP - 1] + "…"
+
+
+def _hub_model_id(url: str, own: str) -> str | None:
+    """``ORG/NAME`` of a Hub model page link (not a dataset, space or file), else None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if (parts.hostname or "").lower() not in ("huggingface.co", "www.huggingface.co", "hf.co"):
+        return None
+    segs = [s for s in parts.path.split("/") if s]
+    if len(segs) < 2 or segs[0] in ("datasets", "spaces", "docs", "blog", "papers", "models", "collections",
+                                    "organizations", "settings", "join", "login", "api", "tasks"):
+        return None
+    repo_id = f"{segs[0]}/{segs[1]}"
+    return repo_id if is_hub_id(repo_id) and repo_id.lower() != own.lower() else None
+
+
+def _hub_dataset_id(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if (parts.hostname or "").lower() not in ("huggingface.co", "www.huggingface.co", "hf.co"):
+        return None
+    segs = [s for s in parts.path.split("/") if s]
+    if len(segs) < 2 or segs[0] != "datasets":
+        return None
+    repo_id = "/".join(segs[1:3]) if len(segs) >= 3 and segs[2] not in ("viewer", "blob", "tree", "resolve") \
+        else segs[1]
+    return repo_id if is_hub_id(repo_id) else None
+
+
+class _CardReader:
+    def __init__(self, repo: RepoCard, k: Knowledge) -> None:
+        self.repo = repo
+        self.k = k
+        self.url = repo.url or repo.id
+        self.doc: Document = read_markdown(repo.body) if repo.body else Document()
+        self.facts = CardFacts(repo.id, self.url, repo.status, repo.reason, repo.sha,
+                               kind="dataset" if "/datasets/" in (repo.url or "") else "model")
+        self.embedded_from = self._embedded_start()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def where(self, section: int = -1, text: str = "") -> Where:
+        return Where(self.url, self.doc.title(section) if section >= 0 else "", _clip(text))
+
+    def meta(self, key: str) -> Any:
+        return self.repo.card_data.get(key)
+
+    def tags(self) -> list[str]:
+        return as_list(self.repo.info.get("tags")) + as_list(self.meta("tags"))
+
+    def _embedded_start(self) -> int:
+        """Index of the first section of an embedded original card ("Original model card: …")."""
+        for i, s in enumerate(self.doc.sections):
+            t = s.title.lower()
+            if "original model card" in t or "original card" in t or t.startswith("original model"):
+                return i
+        return -1
+
+    def blocks(self, *roles: str, kinds: tuple[str, ...] = ("text", "row")) -> list[tuple[int, str]]:
+        """(section, text) of the blocks whose section has one of ``roles`` (all when none given)."""
+        out = []
+        for b in self.doc.blocks:
+            if b.kind in kinds and (not roles or self.doc.role(b.section) in roles):
+                out.append((b.section, b.text))
+        return out
+
+    # -- readers ------------------------------------------------------------------------------
+    def read(self) -> CardFacts:
+        f = self.facts
+        f.sections = [s.title for s in self.doc.sections][:200]
+        f.embeds_original = self.embedded_from >= 0
+        f.gated = bool(self.repo.info.get("gated")) or any(k.startswith("extra_gated") for k in self.repo.card_data)
+        if f.status != "ok":
+            return f
+        self.licenses()
+        if f.kind == "dataset":
+            self.statements()
+            return f
+        self.lineage()
+        self.libraries()
+        self.links()
+        self.named_frameworks()
+        self.datasets()
+        self.statements()
+        self.evaluations()
+        self.signals()
+        return f
+
+    def licenses(self) -> None:
+        f, cd = self.facts, self.repo.card_data
+        values = as_list(cd.get("license")) or as_list(cd.get("licenses"))
+        origin = "metadata"
+        if not values:
+            values = [t.split(":", 1)[1] for t in as_list(self.repo.info.get("tags")) if t.startswith("license:")]
+            origin = "tag"
+        for v in values:
+            f.licenses.append(LicenseInput(v, origin, Where(self.url, "", v)))
+        for key in ("license_name", "license_link"):
+            value = cd.get(key)
+            if isinstance(value, str) and value.strip():
+                f.licenses.append(LicenseInput(value.strip(), key, Where(self.url, "", value.strip())))
+        if self.repo.license_text is not None and self.repo.license_file:
+            src = f"{self.url}/blob/main/{self.repo.license_file}"
+            where = Where(src, "", self.repo.license_file)
+            f.licenses.append(LicenseInput(self.repo.license_file, "license_file", where, self.repo.license_text))
+        if self.repo.body:
+            for cand in prose_license_candidates(self.repo.body):
+                f.prose_licenses.append(LicenseInput(cand, "prose", Where(self.url, "", _clip(cand))))
+
+    def lineage(self) -> None:
+        f, repo = self.facts, self.repo
+        rel = self.meta("base_model_relation")
+        rel = rel if rel in RELATIONS else None
+        seen: set[str] = set()
+
+        def add(base: str, relation: str | None, origin: str, where: Where) -> None:
+            base = base.removeprefix("https://huggingface.co/").strip().strip("/")
+            if base and base.lower() != repo.id.lower() and base.lower() not in seen and is_hub_id(base):
+                seen.add(base.lower())
+                f.bases.append(BaseRef(base, relation or "finetune", origin, where))
+
+        for b in as_list(self.meta("base_model")):
+            add(b, rel, "metadata", Where(self.url, "", f"base_model: {b}"))
+        for t in as_list(repo.info.get("tags")):
+            parts = t.split(":")
+            if parts[0] == "base_model" and len(parts) in (2, 3):
+                add(parts[-1], parts[1] if len(parts) == 3 and parts[1] in RELATIONS else rel, "tag",
+                    Where(self.url, "", t))
+        declared = bool(f.bases)
+        guess = self._relation_guess()
+        if not declared:
+            for section, text in self.blocks("preamble", "details", "other", "training", "usage"):
+                if section >= 0 and self.embedded_from >= 0 and section >= self.embedded_from:
+                    break
+                for sent in sentences(text):
+                    if not _BASE_PHRASES.search(sent):
+                        continue
+                    for link in self._links_in(section, sent):
+                        hub = _hub_model_id(link, repo.id)
+                        if hub:
+                            add(hub, guess, "prose", self.where(section, sent))
+                    if not f.bases:
+                        for m in _HUB_ID.finditer(sent):
+                            cand = m.group(1).rstrip(".")
+                            if cand.count("/") == 1 and not cand.lower().startswith(("http", "www")) \
+                                    and "." not in cand.split("/")[0]:
+                                add(cand, guess, "prose", self.where(section, sent))
+                if len(f.bases) >= 3:
+                    break
+            if not f.bases:
+                self._bases_in_code(add, guess)
+        rel_final = rel or next((b.relation for b in f.bases if b.origin in ("tag",) and b.relation), None)
+        if f.bases:
+            f.relation = rel_final if rel_final in RELATIONS else (guess or "finetune")
+            if not declared or rel is None:
+                f.relation = guess or rel_final or "finetune"
+            f.bases = [BaseRef(b.id, f.relation, b.origin, b.where) for b in f.bases]
+
+    def _relation_guess(self) -> str | None:
+        name = self.repo.id.split("/")[-1]
+        tags = " ".join(self.tags())
+        lib = str(self.meta("library_name") or self.repo.info.get("library_name") or "")
+        if lib.lower() == "peft" or _ADAPTER_WORDS.search(name) or re.search(r"\b(lora|peft)\b", tags, re.I):
+            return "adapter"
+        if _QUANT_WORDS.search(name) or re.search(r"\b(gguf|gptq|awq|exl2|quantized|4-bit|8-bit|mlx)\b", tags, re.I):
+            return "quantized"
+        if re.search(r"\b(merge|mergekit)\b", tags, re.I) or any(
+                "mergekit" in b.text or "merge_method" in b.text for b in self.doc.blocks if b.kind == "code"):
+            return "merge"
+        return None
+
+    def _links_in(self, section: int, sentence: str) -> list[str]:
+        return [ln.url for ln in self.doc.links if ln.section == section and ln.text and ln.text in sentence]
+
+    def _bases_in_code(self, add: Any, guess: str | None) -> None:
+        for b in self.doc.blocks:
+            if b.kind != "code":
+                continue
+            cands = [m.group(2) for m in _BASE_ASSIGN.finditer(b.text)]
+            if "PeftModel" in b.text or "peft" in b.text:
+                cands += [m.group(1) for m in _FROM_PRETRAINED.finditer(b.text)]
+            for c in cands:
+                add(c, guess or ("adapter" if "PeftModel" in b.text else None), "code",
+                    self.where(b.section, c))
+            if self.facts.bases:
+                return
+
+    def libraries(self) -> None:
+        f = self.facts
+        found: dict[str, Library] = {}
+
+        def add(name: str, origin: str, where: Where) -> None:
+            lib = self.k.library(name)
+            if lib is not None and lib.library not in found:
+                found[lib.library] = Library(lib.library, origin, where)
+
+        lib_name = self.repo.info.get("library_name") or self.meta("library_name")
+        if isinstance(lib_name, str) and lib_name.strip():
+            add(lib_name.strip(), "library_name", Where(self.url, "", f"library_name: {lib_name}"))
+            if self.k.library(lib_name.strip()) is None:
+                f.libraries.append(Library(lib_name.strip().lower(), "library_name",
+                                           Where(self.url, "", f"library_name: {lib_name} (not in rules)")))
+        for t in self.tags():
+            add(t, "tag", Where(self.url, "", f"tag: {t}"))
+        for b in self.doc.blocks:
+            if b.kind != "code" or self.doc.role(b.section) in ("training", "citation"):
+                continue
+            for m in _IMPORT.finditer(b.text):
+                module = (m.group(1) or m.group(2) or "").split(".")[0]
+                lib = self.k.library_imports.get(module)
+                if lib is not None and lib.library not in found:
+                    found[lib.library] = Library(lib.library, "code", self.where(b.section, m.group(0).strip()))
+            for lib in self.k.libraries.values():
+                if lib.library in found:
+                    continue
+                for needle in (*lib.patterns, *lib.commands):
+                    if needle and needle in b.text:
+                        found[lib.library] = Library(lib.library, "code", self.where(b.section, needle))
+                        break
+        f.libraries.extend(found.values())
+
+    def links(self) -> None:
+        f = self.facts
+        seen: set[str] = set()
+        for ln in self.doc.links:
+            repos = github_repos([ln.url])
+            if not repos:
+                continue
+            repo = repos[0]
+            block_text = self.doc.blocks[ln.block].text if ln.block >= 0 else ln.text
+            sent = next((s for s in sentences(block_text) if ln.text and ln.text in s), block_text)
+            role = self.doc.role(ln.section)
+            context = self._context(role, ln.text, sent)
+            key = f"{repo.lower()}|{context}"
+            if key in seen:
+                continue
+            seen.add(key)
+            f.repos.append(RepoLink(repo, _clip(ln.text), role, self.where(ln.section, sent), context,
+                                    _stage_hint(sent)))
+            if len(f.repos) >= MAX_MENTIONS:
+                return
+
+    def named_frameworks(self) -> None:
+        """Frameworks a card says it was trained with, by name only ("trained with fairseq")."""
+        pattern = self.k.repo_name_pattern
+        if pattern is None:
+            return
+        linked = {r.repo.lower() for r in self.facts.repos}
+        for section, text in self.blocks("preamble", "details", "training", "training_data", "other"):
+            if section >= 0 and 0 <= self.embedded_from <= section:
+                continue
+            for sent in sentences(text):
+                if not _TRAINED_WITH.search(sent):
+                    continue
+                for m in pattern.finditer(sent):
+                    known = self.k.repo_names.get(_fold_name(m.group(0)))
+                    if known is None or known.repo.lower() in linked:
+                        continue
+                    linked.add(known.repo.lower())
+                    self.facts.repos.append(RepoLink(known.repo, m.group(0), self.doc.role(section),
+                                                     self.where(section, sent), "training", _stage_hint(sent),
+                                                     named_only=True))
+
+    def _context(self, role: str, anchor: str, sent: str) -> str:
+        if role == "citation":
+            return "citation"
+        if role == "evaluation" or _EVAL_WORDS.search(anchor):
+            return "evaluation"
+        if _TRAINING_WORDS.search(anchor) or (role in ("training", "training_data") and _CODE_ANCHOR.search(anchor)):
+            return "training"
+        if _TRAINING_CODE.search(sent) or (_TRAINED_WITH.search(sent) and _TRAINING_WORDS.search(sent)):
+            return "training"
+        if role == "training":
+            return "training"
+        if role == "training_data" or (_DATA_WORDS.search(anchor) and not _CODE_ANCHOR.search(anchor)):
+            return "data"
+        if role == "usage" or _USAGE_WORDS.search(anchor):
+            return "usage"
+        if _CODE_ANCHOR.search(anchor) or _CODE_ANCHOR.search(sent):
+            return "code"
+        return "other"
+
+    def datasets(self) -> None:
+        f, k = self.facts, self.k
+        seen: set[str] = set()
+
+        def add(name: str, stage: str, origin: str, where: Where, hub: str | None = None) -> None:
+            hub_id, alias = k.resolve_dataset(name)
+            hub_id = hub or hub_id
+            if alias is not None and alias.kind in ("benchmark", "safety") and stage == "training":
+                stage = "training"  # a benchmark named as training data is training data here
+            key = (hub_id or name).lower() + "|" + stage
+            if key in seen or len(f.datasets) >= MAX_MENTIONS:
+                return
+            seen.add(key)
+            f.datasets.append(DatasetMention(name, hub_id, stage, origin, where))
+
+        declared = as_list(self.meta("datasets"))
+        for name in declared[:50]:
+            add(name, "training", "metadata", Where(self.url, "", f"datasets: {name}"))
+        for ln in self.doc.links:
+            hub = _hub_dataset_id(ln.url)
+            if hub is None:
+                continue
+            role = self.doc.role(ln.section)
+            block = self.doc.blocks[ln.block].text if ln.block >= 0 else ln.text
+            stage = self._data_stage(role, block)
+            if stage:
+                add(hub, stage, "hub-url", self.where(ln.section, block), hub)
+        pattern = k.dataset_name_pattern
+        if pattern is None:
+            return
+        for section, text in self.blocks():
+            role = self.doc.role(section)
+            if role in ("citation", "license", "limitations", "usage"):
+                continue
+            for sent in sentences(text):
+                stage = self._data_stage(role, sent)
+                if not stage:
+                    continue
+                for m in pattern.finditer(sent):
+                    add(m.group(0), stage, "name", self.where(section, sent))
+
+    def _data_stage(self, role: str, text: str) -> str:
+        """Which stage a dataset named here feeds, or "" when the place says nothing about training."""
+        if role == "evaluation":
+            return "benchmark"
+        training = role in ("training", "training_data") or bool(
+            re.search(r"\b(trained|pre-?trained|fine-?tuned|instruction-tuned|tuned|training (data|set|corpus)|"
+                      r"train(ed)? on|distilled)\b", text, re.I))
+        if not training:
+            return ""
+        hint = _stage_hint(text)
+        return hint or "training"
+
+    def statements(self) -> None:
+        f = self.facts
+        for section, text in self.blocks("preamble", "details", "training", "training_data", "other",
+                                         "limitations", "usage"):
+            role = self.doc.role(section)
+            for sent in sentences(text):
+                if len(sent) > 600:
+                    continue
+                subject = ("data" if _DATA_WORDS.search(sent) else "code" if _CODE_WORDS.search(sent)
+                           else "weights" if _WEIGHT_WORDS.search(sent) else "")
+                if _CUSTOM_CODE.search(sent):
+                    f.statements.append(Statement("custom_code", "code", "pretraining", self.where(section, sent)))
+                    continue
+                if _NOT_RELEASED.search(sent) and subject and not _LICENSE_TALK.search(sent) \
+                        and role != "usage" and not re.search(r"\bnot (been )?(evaluated|tested|intended)", sent, re.I):
+                    f.statements.append(Statement("not_released", subject, _stage_hint(sent),
+                                                  self.where(section, sent)))
+                elif subject == "data" and _COMPILED_PUBLIC.search(sent) and role in (
+                        "training_data", "training", "details", "preamble", "other"):
+                    f.statements.append(Statement("compiled_public", "data", _stage_hint(sent) or "pretraining",
+                                                  self.where(section, sent)))
+                if len(f.statements) >= MAX_MENTIONS:
+                    return
+
+    def evaluations(self) -> None:
+        f, k = self.facts, self.k
+        seen: set[str] = set()
+
+        def add(name: str, origin: str, where: Where) -> None:
+            hub, alias = k.resolve_dataset(name)
+            key = (hub or (alias.names[0] if alias else name)).lower()
+            if key in seen or len(f.evaluations) >= MAX_MENTIONS:
+                return
+            seen.add(key)
+            f.evaluations.append(Evaluation(name, hub, k.is_safety_dataset(name), origin, where))
+
+        mi = self.meta("model-index")
+        for entry in mi if isinstance(mi, list) else []:
+            for res in (entry.get("results") or []) if isinstance(entry, dict) else []:
+                ds = res.get("dataset") if isinstance(res, dict) else None
+                if isinstance(ds, dict):
+                    name = ds.get("type") or ds.get("name")
+                    if isinstance(name, str) and name.strip():
+                        add(name.strip(), "model-index", Where(self.url, "model-index", f"dataset: {name}"))
+        pattern = k.dataset_name_pattern
+        for section, text in self.blocks("evaluation"):
+            if pattern is None:
+                break
+            for m in pattern.finditer(text):
+                _, alias = k.resolve_dataset(m.group(0))
+                if alias is not None and alias.kind in ("benchmark", "safety", "mixed", None):
+                    add(m.group(0), "table" if "|" in text else "prose", self.where(section, text))
+
+    def signals(self) -> None:
+        f = self.facts
+        tags = {t.lower() for t in self.tags()}
+
+        def add(kind: str, detail: str, where: Where) -> None:
+            if not any(s.kind == kind and s.detail == detail for s in f.signals):
+                f.signals.append(Signal(kind, detail, where))
+
+        for t in sorted(tags & _ALIGN_TAGS):
+            add("alignment", t, Where(self.url, "", f"tag: {t}"))
+        for t in sorted(tags & _SFT_TAGS):
+            add("sft", t, Where(self.url, "", f"tag: {t}"))
+        if "generated_from_trainer" in tags or "generated_from_keras_callback" in tags:
+            add("trainer", "transformers" if "generated_from_trainer" in tags else "keras",
+                Where(self.url, "", "tag: generated_from_trainer"))
+        for section, text in self.blocks("preamble", "details", "training", "training_data", "other"):
+            if section >= 0 and 0 <= self.embedded_from <= section and f.relation in ("quantized",):
+                pass  # an embedded original card describes the base: its stages are the base's
+            for sent in sentences(text):
+                if _FROM_SCRATCH.search(sent):
+                    add("from_scratch", "", self.where(section, sent))
+                if _ALIGNED.search(sent) and not _MODAL.search(sent.split(",")[0]):
+                    add("alignment", _ALIGNED.search(sent).group(0).lower(), self.where(section, sent))  # type: ignore[union-attr]
+                fm = _FINETUNED.search(sent)
+                if fm and _ABOUT_THIS.search(sent) and not _MODAL.search(sent):
+                    add("sft", fm.group(0).lower(), self.where(section, sent))
+                if re.search(r"\b(unsloth)\b", sent, re.I) and re.search(r"\btrained\b", sent, re.I):
+                    add("trainer", "unsloth", self.where(section, sent))
+                if re.search(r"\bbuilt with axolotl\b", sent, re.I):
+                    add("trainer", "axolotl", self.where(section, sent))
+        titles = " ".join(s.title.lower() for s in self.doc.sections)
+        if "training hyperparameters" in titles and "framework versions" in titles:
+            framework = "trl" if any("TRL" in t for _, t in self.blocks()) and "trl" in tags else "transformers"
+            add("trainer", framework, Where(self.url, "Framework versions", "training hyperparameters and "
+                                                                             "framework versions in the card"))
+        for b in self.doc.blocks:
+            if b.kind == "code" and "micro_batch_size" in b.text and "base_model" in b.text:
+                add("trainer", "axolotl", self.where(b.section, "axolotl config in the card"))
+                break
+        for ln in self.doc.links:
+            if any(x in ln.url.lower() for x in _LEADERBOARD):
+                add("leaderboard", "open-llm-leaderboard", self.where(ln.section, ln.url))
+                break
+        mi = self.meta("model-index")
+        if isinstance(mi, list) and "open_llm_leaderboard" in str(mi).lower().replace("-", "_"):
+            add("leaderboard", "open-llm-leaderboard", Where(self.url, "model-index", "Open LLM Leaderboard"))
+
+
+def _fold_name(name: str) -> str:
+    from harvester.licenses.rules import fold
+
+    return fold(name)
+
+
+def _stage_hint(text: str) -> str:
+    for stage, pattern in _STAGE_WORDS:
+        if pattern.search(text):
+            return stage
+    return ""
+
+
+def read_card(repo: RepoCard, k: Knowledge) -> CardFacts:
+    """Facts of one Hub card (model or dataset); never raises on content."""
+    return _CardReader(repo, k).read()
