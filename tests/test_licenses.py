@@ -187,11 +187,13 @@ def test_files_of_several_licences_score_the_whole_and_name_the_parts(corpus):
     root = corpus / "github"
     megatron = n.identify_text((root / "NVIDIA/Megatron-LM/LICENSE").read_text("utf-8"))
     assert megatron.spdx == "BSD-3-Clause" and megatron.points == 5
-    assert ("Facebook, huggingface, Google Research, LLaVA, Mamba, TinyZero and vLLM code", "Apache-2.0") in megatron.parts
+    label = "Facebook, huggingface, Google Research, LLaVA, Mamba, TinyZero and vLLM code"
+    assert (label, "Apache-2.0") in megatron.parts
     assert {lic for _, lic in megatron.parts} == {"Apache-2.0", "MIT", "BSD-3-Clause"}
     assert "applies to all files unless otherwise noted" in (megatron.rule or "")  # the evidence says which
     bigcode = n.identify_text((root / "bigcode-project/Megatron-LM/LICENSE").read_text("utf-8"))
-    assert dict(bigcode.parts)["NVIDIA Source Code License for SegFormer"] == "LicenseRef-harvester-NVIDIA-Source-Code-NC"
+    segformer = dict(bigcode.parts)["NVIDIA Source Code License for SegFormer"]
+    assert segformer == "LicenseRef-harvester-NVIDIA-Source-Code-NC"
     assert bigcode.points == 5  # a non-commercial part does not lower the whole repository
     deepspeed = n.identify_text((root / "bigscience-workshop/Megatron-DeepSpeed/LICENSE").read_text("utf-8"))
     assert deepspeed.parts == (("huggingface and Google Research code", "Apache-2.0"), ("Facebook Fairseq code", "MIT"))
@@ -200,7 +202,8 @@ def test_files_of_several_licences_score_the_whole_and_name_the_parts(corpus):
     odd = "The following applies to all files unless otherwise noted:\n\nSome private terms of ours.\n--\n" + (
         (root / "EleutherAI/pythia/LICENSE").read_text("utf-8"))
     r = n.identify_text(odd)
-    assert not r.known and "whole repository is not identified" in (r.reason or "") and r.parts == (("Apache License", "Apache-2.0"),)
+    assert not r.known and "whole repository is not identified" in (r.reason or "")
+    assert r.parts == (("Apache License", "Apache-2.0"),)
 
 
 def test_a_10kb_license_text_is_identified(corpus):

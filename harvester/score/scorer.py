@@ -10,10 +10,11 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harvester.cards import as_list, prose_license_candidates
+from harvester.cards import as_list
 from harvester.harvest import GithubRepoEvidence, Harvest, RepoCard
 from harvester.levels import COMPONENTS, KIND, NA, UNKNOWN, closed, level_for_points
 from harvester.licenses.normalize import LicenseResult, Normalizer
+from harvester.licenses.prose import prose_license
 from harvester.score.cells import Cell, Evidence, ReviewItem
 from harvester.score.knowledge import Knowledge
 
@@ -145,11 +146,11 @@ def _github_license(ctx: _Ctx, repo: GithubRepoEvidence) -> tuple[LicenseResult,
 # -- components -----------------------------------------------------------------------------------
 def _prose_license(ctx: _Ctx, repo: RepoCard) -> tuple[LicenseResult, Evidence] | None:
     """A licence the card states only in its prose; used only when its metadata names none."""
-    for candidate in prose_license_candidates(repo.body):
-        r = ctx.n.normalize(candidate)
-        if r.known and r.points is not None:
-            return r, _ev(repo.url, candidate, r.rule, "license stated in the card's prose, not its metadata")
-    return None
+    found = prose_license(repo.body, ctx.n.normalize)
+    if found is None:
+        return None
+    r = found.result
+    return r, _ev(repo.url, found.candidate, r.rule, "license stated in the card's prose, not its metadata")
 
 
 def _weights(ctx: _Ctx) -> Cell:
