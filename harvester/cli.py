@@ -261,9 +261,11 @@ def cmd_licenses(args: argparse.Namespace) -> int:
 
 
 def cmd_licenses_docs(args: argparse.Namespace) -> int:
-    from harvester.licenses.docs import render
+    from harvester.licenses.docs import update
 
-    _write(args.out, render(load_rules(_rules_dir(args))))
+    out = Path(args.out)
+    existing = out.read_text("utf-8") if out.is_file() else ""
+    _write(args.out, update(existing, load_rules(_rules_dir(args))))
     return EXIT_OK
 
 
