@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 
 from harvester.harvest import TooLarge, jsonable
-from harvester.licenses.prose import prose_license_candidates  # noqa: F401 - its old home; callers import it here
+from harvester.licenses.prose import prose_license_candidates  # noqa: F401 - moved; re-exported for callers
 
 MAX_CARD_BYTES = 2_000_000
 """Cards larger than this are truncated before parsing: bounded memory and time per model."""
@@ -211,4 +211,3 @@ def as_list(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value if isinstance(v, (str, int, float)) and str(v).strip()]
     return []
-

@@ -1,4 +1,4 @@
-"""Command line: ``harvester crawl | export | rescore | explain | runs | licenses | fixture-hub``."""
+"""Command line: ``harvester crawl | export | rescore | explain | runs | licenses | drift | fixture-hub``."""
 
 from __future__ import annotations
 
@@ -259,9 +259,54 @@ def cmd_licenses(args: argparse.Namespace) -> int:
 
 
 def cmd_licenses_docs(args: argparse.Namespace) -> int:
-    from harvester.licenses.docs import render
+    from harvester.licenses.docs import update
 
-    _write(args.out, render(load_rules(_rules_dir(args))))
+    out = Path(args.out)
+    existing = out.read_text("utf-8") if out.is_file() else ""
+    _write(args.out, update(existing, load_rules(_rules_dir(args))))
+    return EXIT_OK
+
+
+def cmd_licenses_show(args: argparse.Namespace) -> int:
+    """One licence's decision: answers, points, names, URL forms, rationale and source."""
+    rules = load_rules(_rules_dir(args))
+    rule = rules.by_id.get(args.id.lower())
+    if rule is None:
+        r = Normalizer(rules).normalize(args.id)
+        rule = rules.by_id.get((r.spdx or "").lower()) if r.known else None
+    if rule is None:
+        raise UsageError(f"no licence {args.id!r} in rules/licenses (try `harvester licenses normalize {args.id!r}`)")
+    from harvester.licenses.rules import ANSWER_KEYS
+
+    doc = {"id": rule.id, "name": rule.name, "points": rule.points,
+           "answers": dict(zip(ANSWER_KEYS, rule.answers, strict=True)), "family": rule.family,
+           "hf_tags": list(rule.hf), "aliases": list(rule.aliases), "also": list(rule.also), "urls": list(rule.urls),
+           "rationale": rule.rationale, "source": rule.source, "file": f"rules/licenses/{rule.file}"}
+    if args.json:
+        print(json.dumps(doc, indent=1, ensure_ascii=False))
+        return EXIT_OK
+    print(f"{rule.id} — {rule.name}")
+    print(f"  points     {rule.points} of 5" + ("  (family: the version is not given, the level is certain)"
+                                                 if rule.family else ""))
+    for key, granted in doc["answers"].items():
+        print(f"  {key.replace('_', ' '):22} {'yes' if granted else 'no'}")
+    for label, values in (("hf tags", rule.hf), ("aliases", rule.aliases), ("also", rule.also), ("urls", rule.urls)):
+        if values:
+            print(f"  {label:10} {', '.join(values)}")
+    print(f"  rationale  {rule.rationale}")
+    print(f"  source     {rule.source}")
+    print(f"  decided in rules/licenses/{rule.file}")
+    return EXIT_OK
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Licence drift: models whose licence grants what their base model or datasets withhold."""
+    from harvester.report import drift
+
+    n, _ = _scoring(args)
+    with Store(args.db, create=False) as store:
+        found = drift.compute(store, n, _rules_dir(args), args.run)
+    _write(args.out, drift.render(found, args.format))
     return EXIT_OK
 
 
@@ -384,6 +429,17 @@ def build_parser() -> argparse.ArgumentParser:
     ld = lsub.add_parser("docs", help="write docs/licenses.md from rules/licenses")
     ld.add_argument("--out", default="docs/licenses.md")
     ld.set_defaults(fn=cmd_licenses_docs)
+    ls = lsub.add_parser("show", help="a licence's answers, points, names, URL forms, rationale and source")
+    ls.add_argument("id", help="SPDX id, LicenseRef-, Hub tag or a name as people write it")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(fn=cmd_licenses_show)
+
+    dr = sub.add_parser("drift", help="models whose licence grants what their base model or datasets withhold")
+    dr.add_argument("--db", required=True)
+    dr.add_argument("--run", type=int, help="run id (default: the last scored run)")
+    dr.add_argument("--format", choices=["text", "json", "md"], default="text")
+    dr.add_argument("--out", help="file to write (default: stdout)")
+    dr.set_defaults(fn=cmd_drift)
 
     f = sub.add_parser("fixture-hub", help="serve a corpus folder with the Hub's and GitHub's wire formats")
     f.add_argument("--root", help="corpus folder (models/, datasets/, github/)")
@@ -399,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--files-rate", type=float, default=0.0, help="Hub file (resolve) requests per second")
     f.add_argument("--github-rate", type=float, default=0.0, help="GitHub requests per second")
     f.set_defaults(fn=cmd_fixture_hub)
-    for sp in (c, rv, r, ln, ld):  # also accepted after the subcommand
+    for sp in (c, rv, r, ln, ld, ls, dr):  # also accepted after the subcommand
         sp.add_argument("--rules", metavar="DIR", default=argparse.SUPPRESS, help="rules folder")
     return p
 

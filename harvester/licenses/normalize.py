@@ -43,6 +43,8 @@ class LicenseResult:
     reason: str | None = None
     hint: str | None = None
     text_sha256: str | None = None  # for licence texts: the review queue's key
+    note: str | None = None  # how a many-licence file was read
+    parts: tuple[tuple[str, str | None], ...] = ()  # (section heading, licence id) of the parts of such a file
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,6 +96,7 @@ class Normalizer:
         self.normalize = lru_cache(maxsize=65536)(self._normalize)
         self.identify_text = lru_cache(maxsize=4096)(self._identify_text)  # repos are shared by many models
         self._alias_keys = sorted(rules.by_alias)
+        self._text_rules = [(r, m) for r in rules.rules for m in r.text_matches()]
 
     # -- single strings -----------------------------------------------------------------------
     def _normalize(self, raw: str) -> LicenseResult:
@@ -220,25 +223,30 @@ class Normalizer:
         return replace(self._identify_words(text, raw, words), text_sha256=sha)
 
     def _identify_words(self, text: str, raw: str, words: str) -> LicenseResult:
+        if _FRONT_MATTER.match(text):
+            return _unknown(_short(raw), "not a licence text: a Markdown page with YAML front matter (a card or a "
+                                         "terms page that only points to a licence)")
+        sections = split_sections(text)
+        if sections is not None:
+            return self._identify_sections(raw, sections)
+        return self._match_words(text, raw, words)
+
+    def _match_words(self, text: str, raw: str, words: str) -> LicenseResult:
         count = words.count(" ") + 1
         matched: list[LicenseRule] = []
         near: LicenseRule | None = None
-        for rule in self.rules.rules:
-            if not rule.text_all:
-                continue
-            hits = sum(1 for p in rule.text_all if _phrase(p) in words)
-            if rule.title and _phrase(rule.title) not in words[:TITLE_WINDOW]:
+        for rule, m in self._text_rules:
+            hits = sum(1 for p in m.all if _phrase(p) in words)
+            if m.title and _phrase(m.title) not in words[:TITLE_WINDOW]:
                 if hits and near is None:
                     near = rule
                 continue
-            if hits == len(rule.text_all):
-                if any(_phrase(p) in words for p in rule.text_none):
+            if hits == len(m.all):
+                if any(_phrase(p) in words for p in m.none) or (m.max_words and count > m.max_words):
                     near = near or rule
                     continue
-                if rule.max_words and count > rule.max_words:
-                    near = near or rule
-                    continue
-                matched.append(rule)
+                if rule not in matched:
+                    matched.append(rule)
             elif hits and near is None:
                 near = rule
         if len(matched) == 1:
@@ -250,6 +258,81 @@ class Normalizer:
         if _URLISH.match(stripped):
             return self.from_url(stripped, raw=_short(raw))
         return _unknown(_short(raw), "license text not identified", near.id if near else None)
+
+    def _identify_sections(self, raw: str, sections: list[tuple[str, str]]) -> LicenseResult:
+        """A file of several licences: the first section applies to the whole repository, the rest to parts.
+
+        The whole is scored (taxonomy.md: the licence of the repository); the parts travel with it so a
+        reviewer sees which files are under what.
+        """
+        (_, head), rest = sections[0], sections[1:]
+        whole = self._match_words(head, head, _text_words(head))
+        parts: list[tuple[str, str | None]] = []
+        for label, body in rest:
+            if _PARTS_MARK.match(body.strip()):
+                continue  # the preface that announces the parts
+            body = f"{label}\n{body}"  # the heading often names the licence ("NVIDIA Source Code License for …")
+            words = _text_words(body)
+            r = self._match_words(body, body, words)
+            if r.known or (" licen" in words and words.count(" ") > 60):  # lists of projects are not parts
+                parts.append((label, r.spdx if r.known else None))
+        listed = "; ".join(f"{label}: {lic or 'not identified'}" for label, lic in parts) or "none"
+        if not whole.known:
+            return replace(_unknown(_short(raw), "file of several licences: the licence that applies to the whole "
+                                                 "repository is not identified", whole.hint), parts=tuple(parts))
+        note = (f"file of several licences: {whole.spdx} applies to all files unless otherwise noted "
+                f"(scored); parts under other licences: {listed}")
+        return replace(whole, input=_short(raw), rule=f"{whole.rule}; {note}", note=note, parts=tuple(parts))
+
+
+_FRONT_MATTER = re.compile(r"^\ufeff?---[ \t]*\r?\n(?:[^\n]*\n){0,40}?licen[cs]e\s*:", re.I)
+_WHOLE_MARK = re.compile(r"applies to all files unless otherwise noted|unless otherwise noted,? (?:all|the) files",
+                         re.I)
+_PARTS_MARK = re.compile(
+    r"^[ \t#*-]*(?:other dependencies and licen[cs]es|third[- ]party (?:notices|licen[cs]es|software)"
+    r"|this repository also contains|below are licen[cs]es|open source software licen[cs]ed under)\b", re.I | re.M)
+_SEPARATOR = re.compile(r"^[ \t]*(?:-{2,}|={3,}|\*{3,})[ \t]*$"
+                        r"|^[ \t]*-{3,}[^\n]{1,100}?-{3,}[ \t]*$"
+                        r"|^[ \t-]*licen[cs]e for\b[^\n]*$", re.I | re.M)
+_SECTION_LABEL = re.compile(r"(?i)^[ \t-]*(?:licen[cs]e for\s*)?|[ \t-]+$")
+
+
+def split_sections(text: str) -> list[tuple[str, str]] | None:
+    """Cut a file of several licences into (heading, text) sections; ``None`` for a one-licence file.
+
+    Two shapes are recognised: Megatron's "The following applies to all files unless otherwise noted"
+    followed by ``--`` separated third-party sections, and a licence followed by a marked list of
+    third-party licences ("Other dependencies and licenses:", "Third-party notices").
+    """
+    whole = _WHOLE_MARK.search(text[:400])
+    parts = _PARTS_MARK.search(text)
+    if not whole and not parts:
+        return None
+    body = text[whole.end():] if whole else text
+    cut = [m for m in _SEPARATOR.finditer(body)]
+    if parts and (not whole or not cut):
+        first_end = parts.start() - (whole.end() if whole else 0)
+    elif cut:
+        first_end = cut[0].start()
+    else:
+        return None
+    head = body[:first_end]
+    sections: list[tuple[str, str]] = [("whole repository", head)]
+    bounds = [m for m in cut if m.start() >= first_end]
+    for i, m in enumerate(bounds):
+        end = bounds[i + 1].start() if i + 1 < len(bounds) else len(body)
+        chunk = body[m.end():end]
+        label = _SECTION_LABEL.sub("", m.group(0)).strip(" -") or _first_line(chunk)
+        if chunk.strip():
+            sections.append((label[:80], chunk))
+    if len(sections) == 1 and parts:
+        rest = body[first_end:]
+        sections.append((_first_line(rest)[:80], rest))
+    return sections
+
+
+def _first_line(text: str) -> str:
+    return next((ln.strip(" -#*:") for ln in text.splitlines() if ln.strip(" -#*:")), "")
 
 
 def text_fingerprint(text: str, words: str | None = None) -> str:

@@ -1,51 +1,213 @@
-"""Licence candidates in a card's prose: "released under the MIT License", a "License" section. Pure.
+"""Licence candidates in a card's prose, for cards whose metadata names none. Pure, no I/O.
 
-Candidates only: the normaliser decides, and anything it cannot identify is ignored.
+A card that says ``license: other`` without ``license_name``/``license_link``, or says nothing in its
+front matter, often states its licence in the text: a "License:" line, a licence section, "released
+under the … License", a link to a licence. These functions only *propose*: the normaliser decides,
+and a sentence about something else (the code, a dataset, the base model) is not the model's licence.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\((https?://[^)\s]*)[^)]*\)")
-_UNDER = re.compile(r"\b(?:licen[cs]ed|released|distributed|available|published|provided)\s+under\s+(?:the\s+)?"
-                    r"(?:terms\s+of\s+(?:the\s+)?)?(?P<lic>[^.;\n()]{2,100})", re.I)
-_FIELD = re.compile(r"^\s*(?:[-*]\s*)?licen[cs]e\s*[:：]\s*(?P<lic>.{2,120}?)\s*$", re.I | re.M)
-_HEADING = re.compile(r"^#{1,6}\s*licen[cs]e\b[^\n]*\n+(?P<lic>[^\n]{2,300})", re.I | re.M)
-_ABOUT_CODE = re.compile(r"\b(code|source|repository|software|scripts?)\b", re.I)
+from harvester.licenses.normalize import LicenseResult
+
+if TYPE_CHECKING:
+    from harvester.read.markdown import Document
+
+MAX_BODY = 200_000
+"""Only the first characters of a card are read: licence statements sit near the top or in a short section."""
+
+_FIELD = re.compile(r"^\s*(?:[-*+]\s*)?licen[cs]e(?:\s*\([^)\n]{0,20}\))?\s*[:：]\s*(?P<lic>.{2,160}?)\s*$",
+                    re.I | re.M)
+_HEADING = re.compile(r"^#{1,6}[^\n]{0,40}?(?:\blicen[cs](?:e|ing)\b|许可|协议)[^\n]*\n+"
+                      r"(?P<lic>(?:(?!#)[^\n]*\n?){1,8})", re.I | re.M)
+_UNDER = re.compile(r"\b(?:licen[cs]ed|released|distributed|available|published|provided|governed|covered)"
+                    r"\s+(?:by|under)\s+(?:the\s+|a\s+|an\s+)?(?:terms\s+of\s+(?:the\s+)?)?"
+                    r"(?P<lic>[^.;\n()]{2,100})", re.I)
+_IS_LICENSE = re.compile(r"\b(?:the\s+)?licen[cs]e\s+(?:of|for)\s+(?:this|the)\s+model\s+is\s+"
+                         r"(?P<lic>[^.;\n()]{2,100})", re.I)
+_OTHER_ARTIFACT = re.compile(
+    r"\b(?:codes?|codebase|source|repository|repo|software|scripts?|datasets?|data|corpus|the first|the second|"
+    r"base (?:language )?models?|original (?:models?|licen[cs]es)|checkpoints?|parent model|"
+    r"vision (?:encoder|tower)|text encoder|tokenizer|demo|space|app|"
+    r"outputs?|generated (?:images|content)|images you generate)\b|代码|源码|源代码|数据|仓库中的代码", re.I)
+_NOT_A_NAME = re.compile(
+    r"^(?:\[?more information needed\]?|n/?a|tbd|todo|none|unknown|other|see\b.*|please\b.*|refer\b.*|check\b.*|"
+    r"same as\b.*|as\b.*|this\b.*|it\b.*|the (?:same|following)\b.*|[\W\d_]*)$", re.I)
+_CUT = re.compile(r"\s*(?:,|;|\s-\s|\s–\s|\s\(|\bas found\b|\bwhich\b|\bthat\b|\bwith\b|\bfor\b|\bbut\b|\bexcept\b|"
+                  r"\bunless\b|\band the\b|\bplease\b|\bsee\b|\bfrom\b|\bcopyright\b)", re.I)
+_LICENSE_WORD = re.compile(r"\b(?:licen[cs]e|agreement|terms of use)\b|许可|协议", re.I)
+_SENTENCES = re.compile(r"(?<=[.。!?])\s+|\n\s*[-*+]\s+|\n\s*\n")
+_GENERIC_LABELS = {"here", "link", "this", "click here", "this link", "website", "page", "file", "details", "more"}
+_URL = re.compile(r"https?://[^\s<>\"'()\[\]]+")
+
+
+def _flatten(body: str) -> tuple[str, dict[str, list[str]]]:
+    from harvester.read.markdown import read_markdown  # here: the reader imports this module
+
+    return flatten(read_markdown(body[:MAX_BODY]))
+
+
+def flatten(doc: Document) -> tuple[str, dict[str, list[str]]]:
+    """Card text with its structure kept as lines ("# heading", one line per block) and links reduced to
+    their labels; label → link targets kept aside. Markdown and HTML are read by the card reader's
+    parsers (markdown-it, BeautifulSoup), never by patterns over markup."""
+    lines: list[str] = []
+    section = -1
+    for block in doc.blocks:
+        if block.section != section:
+            for s in range(section + 1, block.section + 1):
+                lines.append("#" * doc.sections[s].level + " " + doc.sections[s].title)
+            section = block.section
+        if block.kind != "code":
+            lines.append(block.text.replace("**", "").replace("__", ""))
+    for s in range(section + 1, len(doc.sections)):
+        lines.append("#" * doc.sections[s].level + " " + doc.sections[s].title)
+    links: dict[str, list[str]] = {}
+    for link in doc.links:
+        if link.text.strip():
+            links.setdefault(link.text.strip(), []).append(link.url)
+    return "\n\n".join(lines), links
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence around a match: what the statement is about."""
+    left = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start))
+    right = min((i for i in (text.find(". ", end), text.find("\n", end)) if i >= 0), default=len(text))
+    return text[left + 1: right]
+
+
+def _variants(phrase: str) -> list[str]:
+    """The phrase, and the phrase cut where a name usually ends ("the X License, Copyright …" → "X License")."""
+    phrase = phrase.strip().strip(":*_-–—\"'“”").strip()
+    out = [phrase]
+    cut = _CUT.split(phrase, maxsplit=1)[0].strip()
+    if cut and cut != phrase:
+        out.append(cut)
+    m = _LICENSE_WORD.search(phrase)
+    if m:
+        out.append(phrase[: m.end()].strip())
+    out = [re.sub(r"^(?:the|a|an)\s+", "", o, flags=re.I).strip(" .,:") for o in out]
+    return [o for o in dict.fromkeys(out) if o and len(o) <= 120 and not _NOT_A_NAME.match(o)]
+
+
+def statements(doc: Document) -> list[tuple[int, list[str]]]:
+    """The licence statements of a card already read: what ``decide`` chooses from (read once, stored)."""
+    return _statements(*flatten(doc))
+
+
+def _groups(body: str) -> list[tuple[int, list[str]]]:
+    return _statements(*_flatten(body))
+
+
+def _statements(text: str, links: dict[str, list[str]]) -> list[tuple[int, list[str]]]:
+    """(strength, phrases) per licence statement: 0 a "License:" field, 1 a licence section, 2 "the licence of
+    the model is …", 3 "released under …". The phrases of one statement are its variants and link targets."""
+    out: list[tuple[int, list[str]]] = []
+    for tier, pattern in enumerate((_FIELD, _HEADING, _IS_LICENSE, _UNDER)):
+        for m in pattern.finditer(text):
+            lics = [m.group("lic")]
+            if pattern is _HEADING:
+                lics = [x for x in _SENTENCES.split(m.group("lic")) if x.strip() and not _OTHER_ARTIFACT.search(x)]
+            elif _OTHER_ARTIFACT.search(_sentence(text, m.start(), m.end())[: m.start("lic") - m.start() + 200]) and (
+                    pattern is not _FIELD or _OTHER_ARTIFACT.search(m.group(0).split(":", 1)[0])):
+                continue
+            for lic in lics:
+                pieces = _variants(lic)
+                if pattern is _HEADING:
+                    pieces += [v for u in _UNDER.finditer(lic) for v in _variants(u.group("lic"))]
+                pieces += [u.rstrip(".,;:!?*_)") for u in _URL.findall(lic)]
+                for label, urls in links.items():
+                    if len(label) > 3 and label.lower() not in _GENERIC_LABELS and re.search(
+                            rf"(?<!\w){re.escape(label)}(?!\w)", lic):
+                        pieces += [*_variants(label), *(u for u in urls if u.startswith(("http://", "https://")))]
+                pieces = list(dict.fromkeys(pieces))
+                if pieces:
+                    out.append((tier, pieces))
+    return out
 
 
 def prose_license_candidates(body: str, limit: int = 8) -> list[str]:
-    """Phrases in a card's prose that may name the licence of the model itself ("released under
-    the MIT License", "License: Apache 2.0", the line under a "License" heading), with the text and
-    target of links in them. Lines about code ("this code repository is licensed under…") are left
-    out: they name another artifact's licence.
+    """Phrases and link targets in a card's prose that may name the licence of the model itself.
 
-    Candidates only: the normaliser decides, and anything it cannot identify is ignored.
+    In order of strength: "License:" fields, the lines of a licence section, "the licence of this
+    model is …", then "released / licensed / governed under the …" sentences. Sentences about another
+    artifact (the code, a dataset, the base model, the outputs) are left out: they name someone
+    else's licence.
     """
-    text = body[:200_000].replace("**", "").replace("__", "").replace("`", "")
-    links: dict[str, list[str]] = {}
-
-    def unlink(m: re.Match[str]) -> str:
-        links.setdefault(m.group(1).strip(), []).append(m.group(2))
-        return m.group(1)
-
-    text = _MD_LINK.sub(unlink, text)
     out: list[str] = []
-    for pattern in (_FIELD, _HEADING, _UNDER):
-        for m in pattern.finditer(text):
-            context = text[max(0, m.start() - 80): m.end()]
-            if _ABOUT_CODE.search(context.splitlines()[-1] if context else ""):
-                continue
-            lic = m.group("lic").strip().strip(":*_-").strip()
-            pieces = [lic, *re.findall(r"https?://\S+", lic)]
-            for label, urls in links.items():
-                if label and label in lic:
-                    pieces += [label, *urls]
-            for piece in pieces:
-                piece = re.sub(r"\s+(?:license|licence)\s*$", " License", piece.strip(), flags=re.I).strip()
-                if piece and piece not in out:
-                    out.append(piece)
-            if len(out) >= limit:
-                return out
+    for _, pieces in _groups(body):
+        for piece in pieces:
+            if piece not in out:
+                out.append(piece)
+                if len(out) >= limit:
+                    return out
     return out
+
+
+@dataclass(frozen=True)
+class ProseLicense:
+    """The licence a card's prose states and the phrase it was read from."""
+
+    result: LicenseResult
+    candidate: str
+
+
+_NOT_NAME_WORDS = {"the", "this", "a", "an", "our", "its", "their", "same", "original", "respective", "model", "any",
+                   "that", "your", "with", "of", "under", "see", "our own", "commercial", "full", "separate"}
+
+
+def _names_a_licence(phrase: str) -> bool:
+    """A short phrase whose licence word follows a name ("Mitsua Open RAIL-M License"), not "the license"."""
+    m = _LICENSE_WORD.search(phrase)
+    if not m:
+        return False
+    if not m.group(0).isascii():
+        return len(phrase) <= 40
+    before = phrase[: m.start()].split()
+    return bool(before) and before[-1].lower().strip("(),.:'’s") not in _NOT_NAME_WORDS
+
+
+def prose_license(body: str, normalize: Callable[[str], LicenseResult], limit: int = 12) -> ProseLicense | None:
+    """The licence the prose states, decided on its strongest statements only.
+
+    The strongest tier that says anything about a licence decides: one identified licence and no
+    other licence name there → that licence; two identified licences, or an identified one beside a
+    licence name nobody identifies ("Mitsua Open RAIL-M License"), → ``None``: the prose does not
+    settle it, and a weaker sentence elsewhere ("images released under CC0") must not either.
+    """
+    return decide(_groups(body), normalize, limit)
+
+
+def decide(groups: list[tuple[int, list[str]]], normalize: Callable[[str], LicenseResult],
+           limit: int = 12) -> ProseLicense | None:
+    """``prose_license`` over statements already read (``statements``), with the current rules."""
+    seen = 0
+    for tier in sorted({t for t, _ in groups}):
+        known: dict[str, tuple[LicenseResult, str]] = {}
+        unidentified = False
+        for t, pieces in groups:
+            if t != tier or seen >= limit:
+                continue
+            seen += 1
+            hits = {}
+            for piece in pieces:
+                r = normalize(piece)
+                if r.known and r.points is not None and r.spdx:
+                    hits.setdefault(r.spdx, (r, piece))
+            if len(hits) > 1:
+                return None  # one statement naming several licences ("Llama 2 for X, Qwen for Y")
+            for spdx, hit in hits.items():
+                known.setdefault(spdx, hit)
+            if not hits and any(_names_a_licence(p) for p in pieces):
+                unidentified = True
+        if len(known) == 1 and not unidentified:
+            (result, candidate), = known.values()
+            return ProseLicense(result, candidate)
+        if known or unidentified:
+            return None
+    return None

@@ -56,8 +56,19 @@ def fold_url(url: str) -> str:
         u = f"github.com/{m.group(1)}/{m.group(2)}/blob/main/{m.group(3)}"
     u = re.sub(r"^(github\.com/[^/]+/[^/]+)/(?:blob|raw|tree)/[^/]+/", r"\1/blob/main/", u)
     u = re.sub(r"^(huggingface\.co/.+?)/(?:blob|raw|resolve)/[^/]+/", r"\1/blob/main/", u)
+    u = u.rstrip("/.,;:)>]*_'\"")  # a link copied out of prose keeps its sentence's punctuation
     u = re.sub(r"(/legalcode(\.[a-z-]+)?|/deed(\.[a-z-]+)?|(\.[a-z]{2})?\.html?|\.php|\.txt|\.md)$", "", u)
     return u.rstrip("/")
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """One way to recognise a licence text: ``all`` phrases present, none of ``none``, at most ``max_words``."""
+
+    all: tuple[str, ...]
+    none: tuple[str, ...] = ()
+    max_words: int | None = None
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,10 +89,16 @@ class LicenseRule:
     max_words: int | None = None
     title: str | None = None
     texts: tuple[str, ...] = ()  # sha256 of normalised licence texts a reviewer identified
+    more_text: tuple[TextMatch, ...] = ()  # further forms of the text (a short notice, a variant)
 
     @property
     def points(self) -> int:
         return sum(self.answers)
+
+    def text_matches(self) -> tuple[TextMatch, ...]:
+        """Every form of the text this rule recognises, the main one first."""
+        main = (TextMatch(self.text_all, self.text_none, self.max_words, self.title),) if self.text_all else ()
+        return main + self.more_text
 
 
 @dataclass
@@ -142,7 +159,13 @@ def parse_rule(entry: Any, file: str) -> LicenseRule:
     for key in ("name", "answers", "rationale", "source"):
         if not entry.get(key):
             raise RulesError(f"{where}: missing {key}")
-    text = entry.get("text") or {}
+    texts = entry.get("text") or {}
+    if isinstance(texts, dict):
+        texts = [texts] if texts else []
+    if not isinstance(texts, list) or not all(isinstance(t, dict) for t in texts):
+        raise RulesError(f"{where}: text must be a mapping or a list of mappings")
+    matches = [_text_match(t, where) for t in texts]
+    text = texts[0] if texts else {}
     return LicenseRule(
         id=str(entry["id"]), name=str(entry["name"]), answers=_answers(entry["answers"], where),
         rationale=str(entry["rationale"]), source=str(entry["source"]), file=file,
@@ -152,8 +175,16 @@ def parse_rule(entry: Any, file: str) -> LicenseRule:
         text_all=_strs(text.get("all"), where), text_none=_strs(text.get("none"), where),
         max_words=int(text["max_words"]) if text.get("max_words") else None,
         title=str(text["title"]) if text.get("title") else None,
-        texts=_strs(entry.get("texts"), where),
+        texts=_strs(entry.get("texts"), where), more_text=tuple(matches[1:]),
     )
+
+
+def _text_match(text: dict[str, Any], where: str) -> TextMatch:
+    if not _strs(text.get("all"), where):
+        raise RulesError(f"{where}: every text form needs 'all' phrases")
+    return TextMatch(_strs(text.get("all"), where), _strs(text.get("none"), where),
+                     int(text["max_words"]) if text.get("max_words") else None,
+                     str(text["title"]) if text.get("title") else None)
 
 
 def load_rules(directory: Path | None = None) -> RuleSet:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from harvester.cards import as_list, github_repos
 from harvester.harvest import RepoCard
 from harvester.ids import is_hub_id
-from harvester.licenses.prose import prose_license_candidates
+from harvester.licenses.prose import statements as license_statements
 from harvester.read.facts import (
     BaseRef,
     CardFacts,
@@ -213,8 +213,10 @@ class _CardReader:
             where = Where(src, "", self.repo.license_file)
             f.licenses.append(LicenseInput(self.repo.license_file, "license_file", where, self.repo.license_text))
         if self.repo.body:
-            for cand in prose_license_candidates(self.repo.body):
-                f.prose_licenses.append(LicenseInput(cand, "prose", Where(self.url, "", _clip(cand))))
+            for group, (tier, pieces) in enumerate(license_statements(self.doc)[:12]):
+                for piece in pieces:
+                    f.prose_licenses.append(LicenseInput(piece, "prose", Where(self.url, "", _clip(piece)),
+                                                         tier=tier, group=group))
 
     def lineage(self) -> None:
         f, repo = self.facts, self.repo

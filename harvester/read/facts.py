@@ -33,6 +33,8 @@ class LicenseInput:
     origin: str  # metadata | license_name | license_link | license_file | prose | github | rules
     where: Where
     text: str | None = None  # a licence file's text
+    tier: int = -1  # prose: how strong the statement is (0 a "License:" field … 3 "released under …")
+    group: int = -1  # prose: which statement the phrase belongs to
 
 
 @dataclass(frozen=True)

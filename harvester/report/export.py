@@ -67,6 +67,8 @@ def render(store: Store, fmt: str, run_id: int | None = None) -> str:
         return to_json(cells, run)
     if fmt == "md":
         return to_markdown(cells, run)
-    from harvester.report import html, plot
+    from harvester.licenses.normalize import default_normalizer
+    from harvester.report import drift, html, plot
 
-    return html.render(cells, run, plot.render(cells, "png", f"Openness levels per component, run {run.id}"))
+    marks = drift.marks(drift.compute(store, default_normalizer(), None, run.id))
+    return html.render(cells, run, plot.render(cells, "png", f"Openness levels per component, run {run.id}"), marks)

@@ -41,6 +41,7 @@ table.tax td.cell:hover{outline:2px solid #333}
 .legend span.sw{display:inline-block;width:1.2em;height:1em;border:1px solid #888;
   vertical-align:middle;margin-right:.3em}
 figure img{max-width:100%}
+table.tax td.model.drift::after{content:" \\26A0 drift";color:#b00;font-weight:600}
 """
 
 _JS = """
@@ -129,7 +130,10 @@ def _json_for_script(doc: Any) -> str:
     return text
 
 
-def render(cells: dict[str, dict[str, dict[str, Any]]], run: Run, figure_png: bytes | None = None) -> str:
+def render(cells: dict[str, dict[str, dict[str, Any]]], run: Run, figure_png: bytes | None = None,
+           drift: dict[str, str] | None = None) -> str:
+    """``drift``: model id → why its licence drifts from its base or datasets (marked on its row)."""
+    drift = drift or {}
     models = sorted(cells)
     orgs = sorted({m.split("/")[0] for m in models if "/" in m})
     script_hash = base64.b64encode(hashlib.sha256(_JS.encode()).digest()).decode()
@@ -142,7 +146,9 @@ def render(cells: dict[str, dict[str, dict[str, Any]]], run: Run, figure_png: by
         f"<title>Openness taxonomy — run {run.id}</title><style>{_CSS}</style></head><body>",
         "<h1>Openness taxonomy</h1>",
         f'<p class="meta">Run {run.id}, started {escape(run.started_at)}, finished {escape(run.finished_at or "—")}, '
-        f"status {escape(run.status)}; {len(models)} models. Click a column to sort, a cell for its evidence.</p>",
+        f"status {escape(run.status)}; {len(models)} models"
+        + (f", {len(drift)} with licence drift (⚠: the licence grants what the base model or a dataset withholds;"
+           " hover for why)" if drift else "") + ". Click a column to sort, a cell for its evidence.</p>",
         '<div class="controls"><label>model <input id="filter-model" type="search" placeholder="filter"></label>',
         '<label>organisation <select id="filter-org"><option value="">all</option>',
         *(f'<option value="{escape(o)}">{escape(o)}</option>' for o in orgs),
@@ -155,7 +161,8 @@ def render(cells: dict[str, dict[str, dict[str, Any]]], run: Run, figure_png: by
         "</tr></thead><tbody>",
     ]
     for m in models:
-        row = [f'<tr data-model="{escape(m)}"><td class="model">{escape(m)}</td>']
+        mark = f' drift" title="licence drift: {escape(drift[m])}' if m in drift else ""
+        row = [f'<tr data-model="{escape(m)}"><td class="model{mark}">{escape(m)}</td>']
         for c in COMPONENTS:
             level = cells[m].get(c, {}).get("level", "?")
             fg = "#fff" if level[-1:] in ("1", "5") else "#222"

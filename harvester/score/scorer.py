@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from harvester.levels import COMPONENTS, KIND, NA, UNKNOWN, closed, level_for_points
 from harvester.licenses.normalize import LicenseResult, Normalizer
+from harvester.licenses.prose import decide
 from harvester.read.facts import CardFacts, DatasetMention, Facts, LicenseInput, RepoFacts, Where
 from harvester.score.cells import Cell, Evidence, ReviewItem
 from harvester.score.knowledge import Knowledge
@@ -151,10 +152,9 @@ def _license_parts(ctx: _Ctx, card: CardFacts, rule_prefix: str = "license") -> 
             return [*parts, resolved] if parts else [resolved]
     if parts:
         return parts
-    for x in card.prose_licenses:
-        r = n.normalize(x.value)
-        if r.known and r.points is not None:
-            return [Part(_from(x.where, r.rule or "", "licence stated in the card's prose, not its metadata"), r)]
+    found = _prose(ctx, card)
+    if found is not None:
+        return [found]
     if placeholder:
         value = next((x.value for x in meta), "other")
         raw = named.get("license_name") or named.get("license_link")
@@ -167,6 +167,19 @@ def _license_parts(ctx: _Ctx, card: CardFacts, rule_prefix: str = "license") -> 
         return [Part(_ev(card.url, f"license: {value}", "license.placeholder",
                          f"license: {value} with no license_name, license_link or licence in the prose"), r)]
     return None
+
+
+def _prose(ctx: _Ctx, card: CardFacts) -> Part | None:
+    """The licence the card's prose states, decided on its strongest statements (licenses/prose.py)."""
+    groups: dict[int, tuple[int, list[str]]] = {}
+    for x in card.prose_licenses:
+        groups.setdefault(x.group, (x.tier, []))[1].append(x.value)
+    found = decide([groups[g] for g in sorted(groups)], ctx.n.normalize)
+    if found is None:
+        return None
+    where = next((x.where for x in card.prose_licenses if x.value == found.candidate), Where(card.url))
+    return Part(_from(where, found.result.rule or "", "licence stated in the card's prose, not its metadata"),
+                found.result)
 
 
 def _named_license(ctx: _Ctx, card: CardFacts, named: dict[str, LicenseInput]) -> Part | None:
