@@ -89,15 +89,19 @@ def compute(store: Store, n: Normalizer, rules_dir: Path | None = None, run_id: 
         model = _cell_side(h.model_id, cells.get(h.model_id, {}).get("weights"))
         if model is None:
             continue
-        out += find_drift(model, _bases(h, cells, n, known), _datasets(h, n))
+        facts = store.facts(run.id, h.model_id)
+        lineage = [(b.relation, b.id) for b in facts.model.bases] if facts is not None else \
+            [(h.model.lineage()[0] or "finetune", b) for b in h.model.lineage()[1]]
+        out += find_drift(model, _bases(h, lineage, cells, n, known), _datasets(h, n))
     return out
 
 
-def _bases(h: Harvest, cells: dict[str, dict[str, Any]], n: Normalizer, known: list[KnownBase]
-           ) -> list[tuple[str, Licensed]]:
-    relation, ids = h.model.lineage()
+def _bases(h: Harvest, lineage: list[tuple[str, str]], cells: dict[str, dict[str, Any]], n: Normalizer,
+           known: list[KnownBase]) -> list[tuple[str, Licensed]]:
+    """A base's side: its own weights cell in the run, else its harvested card, else rules/lineage.yaml.
+    ``lineage`` is what the reader found: metadata, tags, prose or usage code."""
     out = []
-    for base_id in ids:
+    for relation, base_id in lineage:
         side = _cell_side(base_id, cells.get(base_id, {}).get("weights"))
         repo = h.bases.get(base_id)
         if side is None and repo is not None and repo.status == "ok":
@@ -107,7 +111,7 @@ def _bases(h: Harvest, cells: dict[str, dict[str, Any]], n: Normalizer, known: l
             if fact is not None:
                 side = _from_result(base_id, n.normalize(fact.license), f"{fact.source} (rules/{LINEAGE_FILE})")
         if side is not None:
-            out.append((relation or "finetune", side))
+            out.append((relation, side))
     return out
 
 
