@@ -145,7 +145,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from harvester.report.export import render
 
     with Store(args.db, create=False) as store:
-        text = render(store, args.format, args.run)
+        text = render(store, args.format, args.run, curated=args.curated)
     _write(args.out, text)
     return EXIT_OK
 
@@ -373,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=["csv", "json", "md", "html"], default="csv")
     e.add_argument("--out", help="file to write (default: stdout)")
     e.add_argument("--run", type=int, help="run id (default: the last scored run)")
+    e.add_argument("--curated", action="store_true",
+                   help="add the models curated in rules/models (closed models with no Hub card)")
     e.set_defaults(fn=cmd_export)
 
     pl = sub.add_parser("plot", help="bar chart of levels per component (PNG or SVG)")

@@ -47,7 +47,7 @@ MODEL_CACHE = 20_000  # harvested model cards kept for reuse as base models
 MAX_BASE_BODY = 100_000  # a base model's prose kept in a bundle: its training sections are read
 COPY_BATCH = 500
 MAX_README_CHARS = 200_000
-README_CONTEXTS = {"training", "code", "usage"}
+README_CONTEXTS = {"training", "training_section", "code", "usage"}
 """A repository linked in these places, and unknown to the rules, is read through its README."""
 
 EXIT_OK, EXIT_FATAL, EXIT_PARTIAL = 0, 1, 3

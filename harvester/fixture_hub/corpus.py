@@ -16,6 +16,9 @@ from typing import Any
 from harvester.cards import as_list, parse_card
 from harvester.ids import is_hub_id
 
+LEGACY_ORGS = {"openai-community", "google-bert", "google-t5", "facebookai", "distilbert", "albert", "xlnet",
+               "flaubert", "almanach", "cmarkea"}
+"""Where the Hub moved its canonical models without an organisation (``gpt2`` → ``openai-community/gpt2``)."""
 DEFAULT_DATE = "2024-01-01T00:00:00.000Z"
 _LICENSE_NAMES = ("license", "licence", "copying", "unlicense")
 
@@ -180,10 +183,29 @@ class GithubRepo:
 class Corpus:
     """Everything a fixture hub serves, loaded once from a folder."""
 
+    def canonical(self, kind: str, repo_id: str) -> str | None:
+        """The id the Hub would redirect ``repo_id`` to: ids are case-insensitive, and the canonical
+        models that had no organisation (``gpt2``, ``bert-base-uncased``) moved into one in 2024."""
+        table = self.models if kind == "models" else self.datasets
+        index = self._folded.get(kind)
+        if index is None:
+            index = self._folded[kind] = {}
+            for rid in table:
+                index.setdefault(rid.lower(), rid)
+                if kind == "models" and "/" in rid:
+                    org, name = rid.lower().split("/", 1)
+                    if org in LEGACY_ORGS or name not in index:
+                        index[name] = rid
+                    elif index[name].split("/")[0].lower() not in LEGACY_ORGS:
+                        index[name] = ""  # ambiguous: no redirect
+        found = index.get(repo_id.lower())
+        return found if found and found != repo_id else None
+
     def __init__(self, root: Path | None, models: set[str] | None = None) -> None:
         """``models``: serve only these model ids (a sample), with every dataset and repository."""
         self.root = Path(root) if root else None
         self.only = models
+        self._folded: dict[str, dict[str, str]] = {}
         self.models: dict[str, HubRepo] = {}
         self.datasets: dict[str, HubRepo] = {}
         self.github: dict[str, GithubRepo] = {}

@@ -346,6 +346,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _repo_info(self, table: dict[str, HubRepo], repo_id: str, revision: str, kind: str) -> None:
         repo = table.get(repo_id)
+        canonical = None if repo is not None else self.server.corpus.canonical(kind, repo_id)
+        if canonical is not None:
+            rev = f"/revision/{revision}" if revision != "main" else ""
+            return self._send(307, b"Moved", "text/plain", {"Location": f"/api/{kind}/{canonical}{rev}"})
         if repo is None or repo.meta.get("private"):
             return self._hub_error(404, "RepoNotFound", f"Repository Not Found for url: {self.path}.")
         moved = repo.meta.get("moved_to")
@@ -370,6 +374,11 @@ class _Handler(BaseHTTPRequestHandler):
         repo_id, _, rest = path.lstrip("/").partition("/resolve/")
         revision, _, filename = rest.partition("/")
         repo = table.get(repo_id)
+        kind = "models" if table is corpus.models else "datasets"
+        canonical = None if repo is not None else corpus.canonical(kind, repo_id)
+        if canonical is not None:
+            prefix = "" if kind == "models" else "/datasets"
+            return self._send(307, b"Moved", "text/plain", {"Location": f"{prefix}/{canonical}/resolve/{rest}"})
         if repo is None or repo.meta.get("private"):
             return self._hub_error(404, "RepoNotFound", "Repository Not Found")
         if filename != "README.md":

@@ -373,17 +373,24 @@ class _CardReader:
                                                      named_only=True))
 
     def _context(self, role: str, anchor: str, sent: str) -> str:
+        """What a link's place says the repository is to this model.
+
+        ``training`` only when the words say so ("training code: …", "trained using [X]", an anchor
+        about training); a link that merely sits in a training section is ``training_section``: it
+        counts as training code only when the repository itself is training code.
+        """
         if role == "citation":
             return "citation"
         if role == "evaluation" or _EVAL_WORDS.search(anchor):
             return "evaluation"
-        if _TRAINING_WORDS.search(anchor) or (role in ("training", "training_data") and _CODE_ANCHOR.search(anchor)):
+        if _TRAINING_WORDS.search(anchor) or _TRAINING_CODE.search(sent) or (
+                _TRAINED_WITH.search(sent) and _TRAINING_WORDS.search(sent) and _CODE_ANCHOR.search(sent)):
             return "training"
-        if _TRAINING_CODE.search(sent) or (_TRAINED_WITH.search(sent) and _TRAINING_WORDS.search(sent)):
-            return "training"
-        if role == "training":
-            return "training"
-        if role == "training_data" or (_DATA_WORDS.search(anchor) and not _CODE_ANCHOR.search(anchor)):
+        if role in ("training", "training_data"):
+            return "training_section"
+        if _TRAINED_WITH.search(sent) and _TRAINING_WORDS.search(sent):
+            return "training_section"
+        if _DATA_WORDS.search(anchor) and not _CODE_ANCHOR.search(anchor):
             return "data"
         if role == "usage" or _USAGE_WORDS.search(anchor):
             return "usage"

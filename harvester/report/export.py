@@ -56,11 +56,29 @@ def to_markdown(cells: Cells, run: Run) -> str:
 FORMATS = ("csv", "json", "md", "html")
 
 
-def render(store: Store, fmt: str, run_id: int | None = None) -> str:
+def curated_rows(rules_dir: str | None = None) -> Cells:
+    """Rows of the models curated in rules/models (no Hub card), in the store's cell shape."""
+    from harvester.licenses.normalize import default_normalizer
+    from harvester.score.curated import default_models, score_curated
+
+    n = default_normalizer(rules_dir)
+    out: Cells = {}
+    for m in default_models(rules_dir):
+        cells, _ = score_curated(m, n)
+        out[m.model_id] = {c: {"level": cell.level, "license": cell.license, "points": cell.points,
+                               "answers": cell.answers, "evidence": [e.to_dict() for e in cell.evidence]}
+                           for c, cell in cells.items()}
+    return out
+
+
+def render(store: Store, fmt: str, run_id: int | None = None, curated: bool = False) -> str:
+    """``curated``: add the models curated in rules/models, so the paper's whole table is one export."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
     run = store.run(run_id) if run_id is not None else store.last_scored_run()
     cells = store.cells(run.id)
+    if curated:
+        cells.update(curated_rows())
     if fmt == "csv":
         return to_csv(cells)
     if fmt == "json":

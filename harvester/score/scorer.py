@@ -310,7 +310,7 @@ def _training_parts(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> t
     unsettled: list[str] = []
     seen: set[str] = set()
     for rl in card.repos:
-        if rl.context not in ("training", "code") or rl.repo.lower() in seen:
+        if rl.context not in ("training", "training_section", "code") or rl.repo.lower() in seen:
             continue
         if rl.stage_hint and rl.stage_hint != stage and not (stage == "pretraining" and rl.stage_hint == ""):
             continue
