@@ -277,7 +277,7 @@ class Crawler:
             if readme.etag and not readme.truncated:
                 with self._lock:
                     self._cache_updates.append((key, readme.etag, data))
-        card = parse_card(data)
+        card = parse_card(data, links=False)  # the reader reads links with their context
         if readme.truncated:
             card = replace(card, error="; ".join(filter(None, [card.error, "card larger than the read limit: "
                                                                              "only its beginning was read"])))

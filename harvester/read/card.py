@@ -60,6 +60,8 @@ _COMPILED_PUBLIC = re.compile(r"\b(publicly|openly) available (sources|data|onli
                               re.I)
 _CUSTOM_CODE = re.compile(r"\b(custom|internal|proprietary|in-house)\b[^.]{0,40}\b(code ?base|codebase|training "
                           r"(code|framework|stack|library)|distributed training)\b", re.I)
+_STATEMENT_HINT = re.compile(r"\b(not|never|no plans?|proprietary|internal|in-house|closed|confidential|private|"
+                             r"undisclosed|custom|publicly|openly|public|crawled|scraped)\b", re.I)
 _LICENSE_TALK = re.compile(r"\b(commercial|licen[cs]e|terms of use|permission)\b", re.I)
 _DATA_WORDS = re.compile(r"\b(data|dataset|datasets|corpus|corpora|tokens|texts?|documents|images|samples)\b", re.I)
 _CODE_WORDS = re.compile(r"\b(code|codebase|scripts?|implementation|framework|recipe)\b", re.I)
@@ -353,9 +355,7 @@ class _CardReader:
 
     def named_frameworks(self) -> None:
         """Frameworks a card says it was trained with, by name only ("trained with fairseq")."""
-        pattern = self.k.repo_name_pattern
-        if pattern is None:
-            return
+        names = self.k.repo_name_index
         linked = {r.repo.lower() for r in self.facts.repos}
         for section, text in self.blocks("preamble", "details", "training", "training_data", "other"):
             if section >= 0 and 0 <= self.embedded_from <= section:
@@ -363,12 +363,12 @@ class _CardReader:
             for sent in sentences(text):
                 if not _TRAINED_WITH.search(sent):
                     continue
-                for m in pattern.finditer(sent):
-                    known = self.k.repo_names.get(_fold_name(m.group(0)))
+                for found in names.finditer(sent):
+                    known = self.k.repo_by_name.get(_fold_name(found))
                     if known is None or known.repo.lower() in linked:
                         continue
                     linked.add(known.repo.lower())
-                    self.facts.repos.append(RepoLink(known.repo, m.group(0), self.doc.role(section),
+                    self.facts.repos.append(RepoLink(known.repo, found, self.doc.role(section),
                                                      self.where(section, sent), "training", _stage_hint(sent),
                                                      named_only=True))
 
@@ -425,19 +425,17 @@ class _CardReader:
             stage = self._data_stage(role, block)
             if stage:
                 add(hub, stage, "hub-url", self.where(ln.section, block), hub)
-        pattern = k.dataset_name_pattern
-        if pattern is None:
-            return
+        names = k.dataset_name_index
         for section, text in self.blocks():
             role = self.doc.role(section)
-            if role in ("citation", "license", "limitations", "usage"):
+            if role in ("citation", "license", "limitations", "usage") or not names.search(text):
                 continue
             for sent in sentences(text):
                 stage = self._data_stage(role, sent)
                 if not stage:
                     continue
-                for m in pattern.finditer(sent):
-                    add(m.group(0), stage, "name", self.where(section, sent))
+                for found in names.finditer(sent):
+                    add(found, stage, "name", self.where(section, sent))
 
     def _data_stage(self, role: str, text: str) -> str:
         """Which stage a dataset named here feeds, or "" when the place says nothing about training."""
@@ -456,6 +454,8 @@ class _CardReader:
         for section, text in self.blocks("preamble", "details", "training", "training_data", "other",
                                          "limitations", "usage"):
             role = self.doc.role(section)
+            if not _STATEMENT_HINT.search(text):
+                continue
             for sent in sentences(text):
                 if len(sent) > 600:
                     continue
@@ -495,14 +495,11 @@ class _CardReader:
                     name = ds.get("type") or ds.get("name")
                     if isinstance(name, str) and name.strip():
                         add(name.strip(), "model-index", Where(self.url, "model-index", f"dataset: {name}"))
-        pattern = k.dataset_name_pattern
         for section, text in self.blocks("evaluation"):
-            if pattern is None:
-                break
-            for m in pattern.finditer(text):
-                _, alias = k.resolve_dataset(m.group(0))
+            for found in k.dataset_name_index.finditer(text):
+                _, alias = k.resolve_dataset(found)
                 if alias is not None and alias.kind in ("benchmark", "safety", "mixed", None):
-                    add(m.group(0), "table" if "|" in text else "prose", self.where(section, text))
+                    add(found, "table" if "|" in text else "prose", self.where(section, text))
 
     def signals(self) -> None:
         f = self.facts

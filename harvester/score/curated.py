@@ -17,9 +17,10 @@ from typing import Any
 import yaml
 
 from harvester.levels import COMPONENTS, KIND, NA, UNKNOWN, closed, level_for_points
-from harvester.licenses.normalize import Normalizer
+from harvester.licenses.normalize import LicenseResult, Normalizer
 from harvester.licenses.rules import RULES_DIR, RulesError
 from harvester.score.cells import Cell, Evidence, ReviewItem
+from harvester.score.knowledge import Knowledge, default_knowledge
 
 MODELS_DIR = "models"
 
@@ -28,7 +29,9 @@ MODELS_DIR = "models"
 class Fact:
     component: str
     happened: bool | None  # None: the sources do not say
-    released: Any  # False | "api" | "unknown" | {"license": ..., "repo"/"dataset"/"url": ...} | None
+    released: Any  # False | "api" | "unknown" | a release | a list of releases | None
+    # a release: {"license": ..., "repo"/"dataset"/"url": ...}, or {"dataset": NAME} whose terms rules/datasets.yaml
+    # gives
     source: str
     as_of: str
     note: str = ""
@@ -60,9 +63,11 @@ def _fact(component: str, raw: Any, where: str) -> Fact:
         raise RulesError(f"{where}: {component} needs a source")
     happened = raw.get("happened")
     released = raw.get("released")
-    if released not in (None, False, "api", "unknown") and not (isinstance(released, dict) and
-                                                                released.get("license")):
-        raise RulesError(f"{where}: {component}: released must be false, api, unknown or a mapping with a license")
+    releases = released if isinstance(released, list) else [released]
+    if released not in (None, False, "api", "unknown") and not all(
+            isinstance(r, dict) and (r.get("license") or r.get("dataset")) for r in releases):
+        raise RulesError(f"{where}: {component}: released must be false, api, unknown, or releases with a license "
+                         "or a dataset")
     return Fact(component, happened if isinstance(happened, bool) else None, released, str(raw["source"]),
                 _date(raw.get("as_of")), str(raw.get("note") or ""))
 
@@ -98,15 +103,36 @@ def default_models(directory: str | None = None) -> tuple[CuratedModel, ...]:
     return tuple(load_models(Path(directory) if directory else None))
 
 
-def score_curated(m: CuratedModel, n: Normalizer) -> tuple[dict[str, Cell], list[ReviewItem]]:
+def _release_level(comp: str, release: dict[str, Any], n: Normalizer, k: Knowledge
+                   ) -> tuple[str, LicenseResult | None]:
+    """The level of one released artifact: its licence, or a named dataset's terms from the rules."""
+    license = release.get("license")
+    if not license and release.get("dataset"):
+        _, alias = k.resolve_dataset(str(release["dataset"]))
+        if alias is not None and alias.closed:
+            return closed(comp), None
+        license = alias.license if alias is not None else None
+    if not license:
+        return UNKNOWN, None
+    r = n.normalize(str(license))
+    if not r.known or r.points is None:
+        return UNKNOWN, r
+    return level_for_points(comp, r.points), r
+
+
+def score_curated(m: CuratedModel, n: Normalizer, k: Knowledge | None = None
+                  ) -> tuple[dict[str, Cell], list[ReviewItem]]:
     """The twelve cells of a curated model, by the same level rules as every other model."""
+    k = k or default_knowledge()
     cells: dict[str, Cell] = {}
     review: list[ReviewItem] = []
     for comp in COMPONENTS:
         f = m.facts.get(comp)
-        if f is None:
-            cells[comp] = Cell(UNKNOWN, evidence=(Evidence(m.file, m.name, "curated.silent",
-                                                           "the curated facts say nothing about this component"),))
+        if f is None:  # nothing says the stage happened (weights and the code that runs them always exist)
+            always = comp in ("weights", "inference_code")
+            cells[comp] = Cell(UNKNOWN if always else NA, evidence=(Evidence(
+                m.file, m.name, "curated.silent", "the curated facts name no such stage" if not always else
+                "the curated facts say nothing about this component"),))
             continue
         ev = Evidence(f.source, f"{m.name}: {comp}", f"{m.file}:{m.name}",
                       "; ".join(x for x in (f"as of {f.as_of}" if f.as_of else "", f.note) if x) or None)
@@ -116,14 +142,19 @@ def score_curated(m: CuratedModel, n: Normalizer) -> tuple[dict[str, Cell], list
             cells[comp] = Cell(closed(comp), evidence=(ev,))
         elif f.released == "api":
             cells[comp] = Cell("D2" if comp == "weights" else closed(comp), evidence=(ev,))
-        elif isinstance(f.released, dict):
-            r = n.normalize(str(f.released["license"]))
-            if r.known and r.points is not None:
-                cells[comp] = Cell(level_for_points(comp, r.points), r.spdx, r.points, dict(r.answers or {}), (ev,))
-            else:
-                review.append(ReviewItem(comp, "raw:" + " ".join(r.input.lower().split()), r.input, f.source,
-                                         r.reason, r.hint))
+        elif isinstance(f.released, (dict, list)):
+            levels = [_release_level(comp, r, n, k) for r in (f.released if isinstance(f.released, list)
+                                                                else [f.released])]
+            for level, r in levels:
+                if level == UNKNOWN and r is not None:
+                    review.append(ReviewItem(comp, "raw:" + " ".join(r.input.lower().split()), r.input, f.source,
+                                             r.reason, r.hint))
+            if any(level == UNKNOWN for level, _ in levels) and not any(lv in ("C1", "D1") for lv, _ in levels):
                 cells[comp] = Cell(UNKNOWN, evidence=(ev,))
+            else:
+                level, r = min(levels, key=lambda x: int(x[0][1]) if x[0][1:].isdigit() else 9)
+                cells[comp] = Cell(level, r.spdx if r else None, r.points if r else None,
+                                   dict(r.answers or {}) if r else None, (ev,))
         elif f.released == "unknown" or f.happened is None:
             cells[comp] = Cell(UNKNOWN, evidence=(ev,))
         else:

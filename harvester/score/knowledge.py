@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -65,7 +66,7 @@ class Knowledge:
     safety_datasets: dict[str, str] = field(default_factory=dict)
     safety_repos: dict[str, str] = field(default_factory=dict)
     repos: dict[str, KnownRepo] = field(default_factory=dict)  # lower-case OWNER/NAME -> repo
-    repo_names: dict[str, KnownRepo] = field(default_factory=dict)  # folded name -> repo
+    repo_by_name: dict[str, KnownRepo] = field(default_factory=dict)  # folded name -> repo
     digest: str = ""  # of the files read: facts read with other rules are re-read
 
     def dataset_alias(self, name: str) -> DatasetAlias | None:
@@ -95,26 +96,53 @@ class Knowledge:
         return [lib.repo for lib in self.libraries.values()]
 
     @cached_property
-    def dataset_name_pattern(self) -> re.Pattern[str] | None:
-        """One pattern for every dataset name of the rules, as words in prose."""
-        names = sorted({n for a in self.aliases.values() for n in a.names if len(n) >= 3}, key=len, reverse=True)
-        return _words(names)
+    def dataset_name_index(self) -> NameIndex:
+        """Every dataset name of the rules, found as whole words in prose."""
+        return NameIndex(n for a in self.aliases.values() for n in a.names if len(n) >= 2)
 
     @cached_property
-    def repo_name_pattern(self) -> re.Pattern[str] | None:
-        names = sorted({n for r in self.repos.values() for n in r.names if len(n) >= 3}, key=len, reverse=True)
-        return _words(names)
+    def repo_name_index(self) -> NameIndex:
+        return NameIndex(n for r in self.repos.values() for n in r.names if len(n) >= 3)
 
     @cached_property
     def library_imports(self) -> dict[str, Library]:
         return {imp: lib for lib in self.libraries.values() for imp in lib.imports}
 
 
-def _words(names: list[str]) -> re.Pattern[str] | None:
-    if not names:
-        return None
-    alternation = "|".join(re.escape(n) for n in names)
-    return re.compile(rf"(?<![\w/.-])(?:{alternation})(?![\w-])", re.I)
+_TOKEN = re.compile(r"[0-9A-Za-z]+")
+
+
+class NameIndex:
+    """Names found in text as whole words (case, spacing and ``-``/``_``/``.``/``/`` between words do not
+    matter). A token index, not one alternation of hundreds of names: prose is read token by token."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.keys: dict[tuple[str, ...], str] = {}
+        for name in names:
+            key = tuple(_TOKEN.findall(name.lower()))
+            if key:
+                self.keys.setdefault(key, name)
+        self.first = {k[0] for k in self.keys}
+        self.longest = max((len(k) for k in self.keys), default=0)
+
+    def finditer(self, text: str) -> Iterator[str]:
+        """The names in ``text``, longest first at each place, as the text writes them."""
+        toks = [(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        i = 0
+        while i < len(toks):
+            if toks[i][0] in self.first:
+                for size in range(min(self.longest, len(toks) - i), 0, -1):
+                    if tuple(t[0] for t in toks[i:i + size]) in self.keys:
+                        yield text[toks[i][1]:toks[i + size - 1][2]]
+                        i += size
+                        break
+                else:
+                    i += 1
+            else:
+                i += 1
+
+    def search(self, text: str) -> bool:
+        return any(True for _ in self.finditer(text))
 
 
 def _load(path: Path) -> Any:
@@ -192,7 +220,7 @@ def load_knowledge(directory: Path | None = None) -> Knowledge:
         for full in (repo.repo, *repo.also):
             _claim(k.repos, full.lower(), repo, where, "repository")
         for n in repo.names:
-            _claim(k.repo_names, fold(n), repo, where, "name")
+            _claim(k.repo_by_name, fold(n), repo, where, "name")
     safety = _load(base / "safety.yaml") or {}
     for e in safety.get("datasets", []):
         k.safety_datasets[str(e["id"]).lower()] = str(e.get("rationale", ""))
