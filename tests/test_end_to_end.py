@@ -97,7 +97,14 @@ def test_crawl_of_a_corpus_sample(corpus, tmp_path):
         ("EleutherAI/pythia-14m", "inference_code"): "C5",  # its own org's repository, Apache-2.0 text
         ("EleutherAI/pythia-14m", "finetuning_code"): "N/A",  # a base model
         ("facebook/opt-66b", "weights"): "?",  # license: other with nothing else: flagged, not guessed
-        ("stabilityai/stablelm-base-alpha-3b", "weights"): "?",  # prose says only "Creative Commons"
+        ("stabilityai/stablelm-base-alpha-3b", "weights"): "D4",  # "License: … Creative Commons license (CC BY-SA-4.0)"
+        ("EleutherAI/gpt-neox-20b", "pretraining_code"): "C5",  # "trained … using the [GPT-NeoX library](github)"
+        ("tiiuae/falcon-7b", "pretraining_code"): "C1",  # trained with a custom codebase (Gigatron)
+        ("tiiuae/falcon-7b", "pretraining_data"): "D5",  # RefinedWeb, as the paper scores it
+        ("mistralai/Mistral-7B-v0.1", "pretraining_data"): "D1",  # nothing named, nothing released
+        ("mistralai/Mistral-7B-v0.1", "inference_code"): "C5",  # "a stable version of Transformers"
+        ("TheBloke/Llama-2-7B-Chat-GPTQ", "pretraining_code"): "C1",  # embedded original card: no training code
+        ("TheBloke/Llama-2-7B-Chat-GPTQ", "inference_code"): "C3",  # "our reference code": Llama 2 licence
     }
     for (model, comp), level in expected.items():
         if level is not None:

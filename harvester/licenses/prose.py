@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 MAX_BODY = 200_000
 """Only the first characters of a card are read: licence statements sit near the top or in a short section."""
 
-_FIELD = re.compile(r"^\s*(?:[-*+]\s*)?licen[cs]e(?:\s*\([^)\n]{0,20}\))?\s*[:：]\s*(?P<lic>.{2,160}?)\s*$",
+_FIELD = re.compile(r"^\s*(?:[-*+]\s*)?licen[cs]e(?:\s*\([^)\n]{0,20}\))?\s*[:：]\s*(?P<lic>.{2,160}?)\s*(?:$|\.\s)",
                     re.I | re.M)
 _HEADING = re.compile(r"^#{1,6}[^\n]{0,40}?(?:\blicen[cs](?:e|ing)\b|许可|协议)[^\n]*\n+"
                       r"(?P<lic>(?:(?!#)[^\n]*\n?){1,8})", re.I | re.M)
@@ -43,6 +43,9 @@ _CUT = re.compile(r"\s*(?:,|;|\s-\s|\s–\s|\s\(|\bas found\b|\bwhich\b|\bthat\b
 _LICENSE_WORD = re.compile(r"\b(?:licen[cs]e|agreement|terms of use)\b|许可|协议", re.I)
 _SENTENCES = re.compile(r"(?<=[.。!?])\s+|\n\s*[-*+]\s+|\n\s*\n")
 _GENERIC_LABELS = {"here", "link", "this", "click here", "this link", "website", "page", "file", "details", "more"}
+_PARENS = re.compile(r"\(([^()]{2,60})\)")
+_ID_LIKE = re.compile(r"\b(?:cc[- ]?by|cc0|apache|mit|bsd|gpl|lgpl|agpl|mpl|openrail|rail|odc|odbl|llama|gemma)\b",
+                      re.I)
 _URL = re.compile(r"https?://[^\s<>\"'()\[\]]+")
 
 
@@ -91,6 +94,7 @@ def _variants(phrase: str) -> list[str]:
     m = _LICENSE_WORD.search(phrase)
     if m:
         out.append(phrase[: m.end()].strip())
+    out += [inner for inner in _PARENS.findall(phrase) if _ID_LIKE.search(inner)]  # "…license (CC BY-SA-4.0)"
     out = [re.sub(r"^(?:the|a|an)\s+", "", o, flags=re.I).strip(" .,:") for o in out]
     return [o for o in dict.fromkeys(out) if o and len(o) <= 120 and not _NOT_A_NAME.match(o)]
 

@@ -62,6 +62,9 @@ _CUSTOM_CODE = re.compile(r"\b(custom|internal|proprietary|in-house)\b[^.]{0,40}
                           r"(code|framework|stack|library)|distributed training)\b", re.I)
 _STATEMENT_HINT = re.compile(r"\b(not|never|no plans?|proprietary|internal|in-house|closed|confidential|private|"
                              r"undisclosed|custom|publicly|openly|public|crawled|scraped)\b", re.I)
+_COMPILED_NEW = re.compile(r"\b(a|an|our) (new|novel|custom|proprietary|in-house|internal|own)( \w+){0,2} "
+                           r"(dataset|corpus|data ?set|data mixture|mixture of data)\b", re.I)
+_DATA_DOCS = re.compile(r"\b(data ?cards?|datasheets?|corpus map|data catalog\w*|dataset cards?)\b", re.I)
 _LICENSE_TALK = re.compile(r"\b(commercial|licen[cs]e|terms of use|permission)\b", re.I)
 _DATA_WORDS = re.compile(r"\b(data|dataset|datasets|corpus|corpora|tokens|texts?|documents|images|samples)\b", re.I)
 _CODE_WORDS = re.compile(r"\b(code|codebase|scripts?|implementation|framework|recipe)\b", re.I)
@@ -77,6 +80,17 @@ _USAGE_WORDS = re.compile(r"\b(inference|deploy\w*|serv(e|ing)|run(ning)?|demo|u
 _TRAINING_CODE = re.compile(r"\b(training|pre-?training|fine-?tuning|finetuning) (code|scripts?|repo(sitory)?|"
                             r"recipes?|framework|codebase|library)\b|\bcode (for|to) (train|reproduc|pre-?train|"
                             r"fine-?tun)", re.I)
+_RUN_WORDS = re.compile(r"\b(install\w*|pip|import|load\w*|run\w*|use|using|usable|utili[sz]\w*|compatible|"
+                        r"supported|inference|requires?|version of)\b", re.I)
+_CODE_SENT = re.compile(r"\b(source code|our (\w+ ){0,2}code|reference code|the code|"
+                        r"code (is|are|has been) (available|released|public|open)|"
+                        r"official (code|implementation|repo\w*)|"
+                        r"github repo\w*|code ?base|(code|repository|github)\s*:)", re.I)
+_ANCHOR_WORDS = re.compile(r"[a-z0-9][a-z0-9-]*")
+_NOT_TRAINED_ON = re.compile(r"\b(inspired by|similar to|compared (to|with)|unlike|in contrast|outperform\w*|"
+                             r"than|e\.g\.|such models as|competitors?)\b", re.I)
+_TRAINED_ON = re.compile(r"\b(trained|pre-?trained|fine-?tuned|instruction-tuned|tuned|distilled|built|curated|"
+                         r"collected|composed|consists?|comprising|mixture|training (data|set|corpus|mix))\b", re.I)
 _CODE_ANCHOR = re.compile(r"\b(code|github|repo(sitory)?|source|implementation|official|project|scripts?)\b", re.I)
 
 # -- lineage in prose ---------------------------------------------------------------------------
@@ -330,6 +344,19 @@ class _CardReader:
                     if needle and needle in b.text:
                         found[lib.library] = Library(lib.library, "code", self.where(b.section, needle))
                         break
+        for ln in self.doc.links:  # "see the Transformers docs": huggingface.co/docs/<library>
+            parts = [x for x in ln.url.split("/") if x]
+            if len(parts) >= 4 and parts[1] in ("huggingface.co", "www.huggingface.co") and parts[2] == "docs":
+                lib = self.k.library(parts[3])
+                if lib is not None and lib.library not in found:
+                    found[lib.library] = Library(lib.library, "prose", self.where(ln.section, ln.url))
+        for section, text in self.blocks("usage", "preamble", "details", "other"):
+            if not _RUN_WORDS.search(text):
+                continue
+            for name in self.k.library_name_index.finditer(text):
+                lib = self.k.library(name)
+                if lib is not None and lib.library not in found and _RUN_WORDS.search(text):
+                    found[lib.library] = Library(lib.library, "prose", self.where(section, text))
         f.libraries.extend(found.values())
 
     def links(self) -> None:
@@ -383,20 +410,26 @@ class _CardReader:
             return "citation"
         if role == "evaluation" or _EVAL_WORDS.search(anchor):
             return "evaluation"
-        if _TRAINING_WORDS.search(anchor) or _TRAINING_CODE.search(sent) or (
-                _TRAINED_WITH.search(sent) and _TRAINING_WORDS.search(sent) and _CODE_ANCHOR.search(sent)):
+        if _TRAINING_WORDS.search(anchor) or _TRAINING_CODE.search(sent) or _trained_with(sent, anchor):
             return "training"
         if role in ("training", "training_data"):
             return "training_section"
-        if _TRAINED_WITH.search(sent) and _TRAINING_WORDS.search(sent):
-            return "training_section"
+        if self._names_model(anchor):
+            return "code"  # "[Google's mT5](github…)": the model's own repository
         if _DATA_WORDS.search(anchor) and not _CODE_ANCHOR.search(anchor):
             return "data"
         if role == "usage" or _USAGE_WORDS.search(anchor):
             return "usage"
-        if _CODE_ANCHOR.search(anchor) or _CODE_ANCHOR.search(sent):
+        if _CODE_ANCHOR.search(anchor) or _CODE_SENT.search(sent):
             return "code"
         return "other"
+
+    def _names_model(self, anchor: str) -> bool:
+        """An anchor that is the model's own name (family name, without size or variant)."""
+        name = self.repo.id.split("/")[-1].lower()
+        family = re.split(r"[-_.](?=\d|base|large|small|xl|xxl|tiny|mini|instruct|chat|v\d)", name)[0]
+        words = set(_ANCHOR_WORDS.findall(anchor.lower()))
+        return len(family) >= 2 and (family in words or family.replace("-", "") in {w.replace("-", "") for w in words})
 
     def datasets(self) -> None:
         f, k = self.facts, self.k
@@ -413,6 +446,12 @@ class _CardReader:
             seen.add(key)
             f.datasets.append(DatasetMention(name, hub_id, stage, origin, where))
 
+        for ln in self.doc.links:
+            if self.doc.role(ln.section) == "training_data" and (
+                    "huggingface.co/spaces/" in ln.url or _DATA_DOCS.search(ln.text)):
+                block = self.doc.blocks[ln.block].text if ln.block >= 0 else ln.text
+                f.statements.append(Statement("documented", "data", "pretraining", self.where(ln.section, block)))
+                break
         declared = as_list(self.meta("datasets"))
         for name in declared[:50]:
             add(name, "training", "metadata", Where(self.url, "", f"datasets: {name}"))
@@ -435,7 +474,8 @@ class _CardReader:
                 if not stage:
                     continue
                 for found in names.finditer(sent):
-                    add(found, stage, "name", self.where(section, sent))
+                    if _named_as_data(sent, found, role):
+                        add(found, stage, "name", self.where(section, sent))
 
     def _data_stage(self, role: str, text: str) -> str:
         """Which stage a dataset named here feeds, or "" when the place says nothing about training."""
@@ -454,7 +494,7 @@ class _CardReader:
         for section, text in self.blocks("preamble", "details", "training", "training_data", "other",
                                          "limitations", "usage"):
             role = self.doc.role(section)
-            if not _STATEMENT_HINT.search(text):
+            if not _STATEMENT_HINT.search(text) and not _COMPILED_NEW.search(text):
                 continue
             for sent in sentences(text):
                 if len(sent) > 600:
@@ -471,6 +511,9 @@ class _CardReader:
                 elif subject == "data" and _COMPILED_PUBLIC.search(sent) and role in (
                         "training_data", "training", "details", "preamble", "other"):
                     f.statements.append(Statement("compiled_public", "data", _stage_hint(sent) or "pretraining",
+                                                  self.where(section, sent)))
+                elif _COMPILED_NEW.search(sent) and role in ("training_data", "training", "details", "preamble"):
+                    f.statements.append(Statement("compiled_new", "data", _stage_hint(sent) or "pretraining",
                                                   self.where(section, sent)))
                 if len(f.statements) >= MAX_MENTIONS:
                     return
@@ -547,6 +590,28 @@ class _CardReader:
         mi = self.meta("model-index")
         if isinstance(mi, list) and "open_llm_leaderboard" in str(mi).lower().replace("-", "_"):
             add("leaderboard", "open-llm-leaderboard", Where(self.url, "model-index", "Open LLM Leaderboard"))
+
+
+def _named_as_data(sent: str, name: str, role: str) -> bool:
+    """A dataset named in a sentence is training data when the sentence trains on it, not when it only
+    compares ("outperforms models such as X", "inspired by X")."""
+    at = sent.find(name)
+    before = sent[:at] if at >= 0 else sent
+    clause = re.split(r"[;:()]|, (?:and |but |which |while )", before)[-1]
+    if _NOT_TRAINED_ON.search(clause[-60:]):
+        return False
+    if role in ("training_data", "training"):
+        return True
+    return bool(_TRAINED_ON.search(before))
+
+
+def _trained_with(sent: str, anchor: str) -> bool:
+    """The anchor is what the sentence says the model was trained with ("trained … using [X]")."""
+    if not anchor.strip():
+        return False
+    return bool(re.search(r"\b(trained|pre-?trained|fine-?tuned|built|developed|implemented)\b[^.]{0,100}?"
+                          r"\b(using|with|via|in|on top of|by means of)\b[^.]{0,30}?" + re.escape(anchor.strip()),
+                          sent, re.I))
 
 
 def _fold_name(name: str) -> str:

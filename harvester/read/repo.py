@@ -68,7 +68,7 @@ def classify(description: str, topics: list[str], readme: str) -> tuple[str, lis
     trains = (bool(train_heads) or bool(_TRAIN_CODE.search(code)) or bool(_TRAIN_HEAD.search(about))) \
         and not infer_only
     if trains:
-        text = " ".join(train_heads) + " " + about + " " + code[:20_000]
+        text = " ".join(train_heads) + " " + about + " " + code[:20_000] + " " + prose[:20_000]
         stages = [s for s, p in (("pretraining", _PRETRAIN), ("finetuning", _FINETUNE), ("alignment", _ALIGN))
                   if p.search(text)]
         why = f"README sections {train_heads[:3]}" if train_heads else "training commands in its README"

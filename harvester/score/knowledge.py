@@ -101,6 +101,10 @@ class Knowledge:
         return NameIndex(n for a in self.aliases.values() for n in a.names if len(n) >= 2)
 
     @cached_property
+    def library_name_index(self) -> NameIndex:
+        return NameIndex(n for lib in self.libraries.values() for n in (lib.library, *lib.names) if len(n) >= 4)
+
+    @cached_property
     def repo_name_index(self) -> NameIndex:
         return NameIndex(n for r in self.repos.values() for n in r.names if len(n) >= 3)
 

@@ -318,9 +318,9 @@ def _training_parts(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> t
         known = ctx.k.known_repo(rl.repo)
         kind = rf.kind if rf is not None and rf.kind != "unknown" else (known.kind if known else "unknown")
         stages = (rf.stages if rf is not None and rf.stages else list(known.stages) if known else [])
-        if kind == "training" and (not stages or stage in stages or rl.stage_hint == stage):
-            if rl.context == "code" and stage not in stages and stages:
-                continue
+        # the card's own words ("trained using [X]") settle the stage; a bare link needs the repository to say it
+        if kind == "training" and (rl.context == "training" or not stages or stage in stages or
+                                   rl.stage_hint == stage):
             seen.add(rl.repo.lower())
             part = _known_repo_license(ctx, rl.repo, f"{stage} code: {rl.repo}")
             if part is not None:
@@ -368,10 +368,12 @@ def _statement_parts(card: CardFacts, subject: str, stage: str, component: str) 
     for st in card.statements:
         if st.subject != subject or (st.stage and st.stage != stage):
             continue
-        if st.kind in ("not_released", "custom_code") or (st.kind == "compiled_public" and stage == "pretraining"):
+        if st.kind in ("not_released", "custom_code") or (
+                st.kind in ("compiled_public", "compiled_new") and stage == "pretraining"):
             note = {"not_released": "the card says it is not released",
                     "custom_code": "the card says it was trained with an unreleased codebase",
-                    "compiled_public": "a corpus the developer compiled from public sources and did not release"}
+                    "compiled_public": "a corpus the developer compiled from public sources and did not release",
+                    "compiled_new": "a corpus the developer compiled itself; the card links no release of it"}
             out.append(Part(_from(st.where, f"statement.{st.kind}", note[st.kind]), None, closed(component)))
     return out
 
@@ -423,14 +425,17 @@ def _inference_code(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
         rf = ctx.facts.repos.get(rl.repo)
         owner = rl.repo.split("/")[0].lower()
         own = bool(org) and (owner == org or owner.startswith(org) or org.startswith(owner))
+        presented = rl.context == "code" and rl.section_role in ("preamble", "details")  # the card's "code" link
         said = rl.context in ("usage", "code") and bool(_OFFICIAL.search(f"{rl.anchor} {rl.where.text}"))
         kind = rf.kind if rf is not None else "unknown"
-        if (own or said) and kind in ("inference", "training", "unknown") and rf is not None and rf.status == "ok":
+        if (own or said or presented) and kind in ("inference", "training", "unknown") and rf is not None \
+                and rf.status == "ok":
             if kind == "unknown" and rl.context not in ("usage", "code"):
                 continue
             part = _repo_license(ctx, rf, f"the developer's own code: {rl.repo}")
             if part is not None:
-                why = "repository of the model's developer" if own else "the card's official code"
+                why = ("repository of the model's developer" if own else "the card's official code" if said
+                       else "the repository the card presents as the model's code")
                 return _cell(ctx, "inference_code", [Part(_from(rl.where, f"repo.{kind}", f"{rl.repo}: {why}"),
                                                           part.result, part.level), part])
     for lib_ref in sorted(card.libraries, key=lambda x: ("library_name", "code", "tag", "prose").index(x.origin)
@@ -443,7 +448,8 @@ def _inference_code(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
         if part is None or part.result is None or not part.result.known:
             r = ctx.n.normalize(lib.license)
             part = Part(_ev(lib.source, lib.license, r.rule, f"libraries.yaml: {lib.rationale}"), r)
-        how = {"library_name": "the card's library_name", "tag": "the card's tags", "code": "the card's usage code"}
+        how = {"library_name": "the card's library_name", "tag": "the card's tags", "code": "the card's usage code",
+               "prose": "the card's instructions"}
         return _cell(ctx, "inference_code", [Part(_from(lib_ref.where, f"library.{lib.library}",
                                                         f"runs with {lib.library} ({how.get(lib_ref.origin, '')})"),
                                                   part.result, part.level), part])
@@ -465,6 +471,9 @@ def _dataset_part(ctx: _Ctx, m: DatasetMention, component: str) -> Part:
         return Part(_ev(alias.source, m.name, "datasets.yaml", f"{alias.rationale} (named in {m.where.source})"),
                     None, closed(component))
     ds = ctx.facts.datasets.get(hub) if hub else None
+    if alias is not None and alias.license:  # a reviewed decision (rationale, source) comes before a card
+        r = ctx.n.normalize(alias.license)
+        return Part(_ev(alias.source, m.name, r.rule, f"datasets.yaml: {alias.rationale}"), r)
     if ds is not None and ds.status == "ok":
         parts = _license_parts(ctx, ds)
         if parts and not all(p.evidence.rule == "license.placeholder" for p in parts):
@@ -516,20 +525,26 @@ def _is_kind(ctx: _Ctx, m: DatasetMention, *kinds: str) -> bool:
 
 
 def _pretraining_data(ctx: _Ctx, card: CardFacts) -> Cell:
+    """The corpus the card names, under the strictest of its terms; a corpus the developer compiled and
+    did not release is D1 whatever it was drawn from (taxonomy.md §6)."""
     mentions = [m for m in card.datasets if m.stage in ("pretraining", "training")
                 and not (m.stage == "training" and _is_kind(ctx, m, "sft", "alignment", "benchmark", "safety")
                          and m.origin != "metadata")]
     stated = _statement_parts(card, "data", "pretraining", "pretraining_data")
+    unreleased = [p for p in stated if p.evidence.rule in ("statement.not_released", "statement.compiled_new")]
     named = [m for m in mentions if m.origin != "name" or m.stage == "pretraining" or _is_kind(ctx, m, "pretraining")]
     if named:
         cell = _data_cell(ctx, "pretraining_data", named)
-        not_released = [p for p in stated if p.evidence.rule == "statement.not_released"]
-        if not_released and cell.level != UNKNOWN:
-            return _cell(ctx, "pretraining_data", [*not_released, Part(cell.evidence[0], None, cell.level)]) \
-                if cell.level in ("D1",) else cell
+        if unreleased:  # the developer's own corpus, drawn from what the card names, was not released
+            return _cell(ctx, "pretraining_data", [*unreleased[:1], *(Part(e, None, UNKNOWN) for e in cell.evidence)])
         return cell
     if stated:
         return _cell(ctx, "pretraining_data", stated[:1])
+    documented = [st for st in card.statements if st.kind == "documented" and st.subject == "data"]
+    if documented:
+        return Cell(UNKNOWN, evidence=(_from(documented[0].where, "data.documented-elsewhere",
+                                             "the card points to documentation of its data that was not read; "
+                                             "whether and under which terms the data is public is not settled"),))
     return _absence("pretraining_data", card, _searched(ctx, card, "datasets declared or named in training sections"))
 
 
