@@ -33,8 +33,6 @@ REPO_KEYS = {"repo", "also", "names", "kind", "stages", "other_kinds", "safety",
 # Each is reported for review; the scorer gives `?` for them until a rule exists.
 UNREVIEWED_LICENSES = {
     "ImageNet terms of access",  # custom non-commercial research terms of image-net.org
-    "Tencent Hunyuan Community License",  # licence of the Tencent/HunyuanDiT repository
-    "NVIDIA Source Code License for SegFormer",  # non-commercial licence of NVlabs/SegFormer
 }
 
 # Models measured from their own Hub cards (taxonomy.md §6, issue 10): never curated in rules/models.
