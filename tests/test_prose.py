@@ -29,6 +29,12 @@ def _decide(body: str) -> str | None:
     ("## License\n[Llama-3.1 License](https://huggingface.co/meta-llama/Meta-Llama-3.1-8B/blob/main/LICENSE)\n",
      "LicenseRef-scancode-llama-3.1-license-2024"),
     ("This model is released under the Apache 2.0 license as found in the LICENSE file.\n", "Apache-2.0"),
+    # a "License:" field that runs on, with the licence's id in parentheses
+    ("* **License**: Base model checkpoints (X-Base) are licensed under the Creative Commons license (CC BY-SA-4.0). "
+     "Under the license, you must give credit.\n", "CC-BY-SA-4.0"),
+    ("## License\nMeaningModel is MIT licensed, as found in the LICENSE file.\n", "MIT"),
+    ("**License**\nA custom commercial license is available at: https://llama.meta.com/llama3/license\n",
+     "LicenseRef-harvester-Llama-3"),
 ])
 def test_the_models_own_licence_is_read_from_prose(body, expected):
     assert _decide(body) == expected

@@ -43,6 +43,9 @@ _CUT = re.compile(r"\s*(?:,|;|\s-\s|\s–\s|\s\(|\bas found\b|\bwhich\b|\bthat\b
 _LICENSE_WORD = re.compile(r"\b(?:licen[cs]e|agreement|terms of use)\b|许可|协议", re.I)
 _SENTENCES = re.compile(r"(?<=[.。!?])\s+|\n\s*[-*+]\s+|\n\s*\n")
 _GENERIC_LABELS = {"here", "link", "this", "click here", "this link", "website", "page", "file", "details", "more"}
+_AT_URL = re.compile(r"\blicen[cs]e\b[^.\n]{0,80}?\b(?:available|found|located|read|at|here)\b[^.\n]{0,20}?"
+                     r"(?P<lic>https?://[^\s<>\"'()\[\]]+)", re.I)
+_LICENSED = re.compile(r"\b(?:is|are)\s+([\w.+\-]+(?: [\w.+\-]+){0,2}?)[- ]licen[cs]ed\b", re.I)
 _PARENS = re.compile(r"\(([^()]{2,60})\)")
 _ID_LIKE = re.compile(r"\b(?:cc[- ]?by|cc0|apache|mit|bsd|gpl|lgpl|agpl|mpl|openrail|rail|odc|odbl|llama|gemma)\b",
                       re.I)
@@ -95,6 +98,7 @@ def _variants(phrase: str) -> list[str]:
     if m:
         out.append(phrase[: m.end()].strip())
     out += [inner for inner in _PARENS.findall(phrase) if _ID_LIKE.search(inner)]  # "…license (CC BY-SA-4.0)"
+    out += [m.group(1) for m in _LICENSED.finditer(phrase)]  # "X is MIT licensed"
     out = [re.sub(r"^(?:the|a|an)\s+", "", o, flags=re.I).strip(" .,:") for o in out]
     return [o for o in dict.fromkeys(out) if o and len(o) <= 120 and not _NOT_A_NAME.match(o)]
 
@@ -112,7 +116,7 @@ def _statements(text: str, links: dict[str, list[str]]) -> list[tuple[int, list[
     """(strength, phrases) per licence statement: 0 a "License:" field, 1 a licence section, 2 "the licence of
     the model is …", 3 "released under …". The phrases of one statement are its variants and link targets."""
     out: list[tuple[int, list[str]]] = []
-    for tier, pattern in enumerate((_FIELD, _HEADING, _IS_LICENSE, _UNDER)):
+    for tier, pattern in enumerate((_FIELD, _HEADING, _IS_LICENSE, _UNDER, _AT_URL)):
         for m in pattern.finditer(text):
             lics = [m.group("lic")]
             if pattern is _HEADING:

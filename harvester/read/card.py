@@ -228,6 +228,10 @@ class _CardReader:
             src = f"{self.url}/blob/main/{self.repo.license_file}"
             where = Where(src, "", self.repo.license_file)
             f.licenses.append(LicenseInput(self.repo.license_file, "license_file", where, self.repo.license_text))
+        prompt = cd.get("extra_gated_prompt")
+        if isinstance(prompt, str) and len(prompt) > 300:  # gated repos often show the licence itself
+            where = Where(self.url, "", "extra_gated_prompt")
+            f.licenses.append(LicenseInput("extra_gated_prompt", "gated_prompt", where, prompt[:200_000]))
         if self.repo.body:
             for group, (tier, pieces) in enumerate(license_statements(self.doc)[:12]):
                 for piece in pieces:

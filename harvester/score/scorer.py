@@ -31,6 +31,7 @@ MAX_LINEAGE = 4
 PLACEHOLDERS = ("other", "unknown", "none", "n/a", "custom", "proprietary")
 _ORDER = {"C1": 1, "D1": 1, "D2": 2, "C2": 2, "C3": 3, "D3": 3, "C4": 4, "D4": 4, "C5": 5, "D5": 5}
 _HARNESS = "EleutherAI/lm-evaluation-harness"
+NO_LICENSE = "LicenseRef-harvester-no-license"
 _OFFICIAL = re.compile(r"\b(our|official)\b", re.I)
 
 
@@ -152,6 +153,11 @@ def _license_parts(ctx: _Ctx, card: CardFacts, rule_prefix: str = "license") -> 
             return [*parts, resolved] if parts else [resolved]
     if parts:
         return parts
+    prompt = next((x for x in card.licenses if x.origin == "gated_prompt" and x.text), None)
+    if prompt is not None and prompt.text is not None:
+        r = n.identify_text(prompt.text)
+        if r.known:
+            return [Part(_from(prompt.where, r.rule or "", "the licence text shown in the gated-access prompt"), r)]
     found = _prose(ctx, card)
     if found is not None:
         return [found]
@@ -253,8 +259,14 @@ def _weights(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
             return _inherit(inherited, card, "weights", why)
     if parts is not None:
         return _cell(ctx, "weights", parts)
-    return _unknown("weights", card.url, "no licence in the card's metadata or prose", "weights.no-license",
-                    "the weights are public but no licence was found")
+    if card.bases and base is None:
+        return _unknown("weights", card.url, "no licence in the card's metadata or prose", "weights.no-license",
+                        "the card declares no licence and its base model, whose licence may bind it, was not read")
+    r = ctx.n.normalize(NO_LICENSE)
+    return _cell(ctx, "weights", [Part(_ev(card.url, "no licence in the card's metadata, prose or lineage",
+                                           r.rule or "weights.no-license",
+                                           "published with no licence: copyright's defaults grant none of the five "
+                                           "rights"), r)])
 
 
 # -- lineage ----------------------------------------------------------------------------------------
