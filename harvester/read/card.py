@@ -99,8 +99,12 @@ _BASE_PHRASES = re.compile(
     r"trained on top of|derived from|adapted from|continued pre-?training of|continue[ds]? pre-?training (of|from)|"
     r"(quanti[sz]ed|gguf|gptq|awq|exl2|mlx|onnx|fp8|int4|int8|converted) (version|model|files|weights|format|"
     r"conversion|quants?)?\s*(of|for|from)|quants? of|conversion of|converted from|lora (adapter )?(of|for|on)|"
-    r"adapter (of|for|on)|merge of|original model|base model|finetuned from model|fine-tuned from model|"
-    r"model creator)\b", re.I)
+    r"adapter (of|for|on)|merge of|original model|base model( is| was|:)|finetuned from model|"
+    r"fine-tuned from model|model creator|(used|uses|use|start(ed)? from|initiali[sz]ed (from|with)) the "
+    r"pre-?trained)\b", re.I)
+_NOT_A_BASE = re.compile(r"\b(compared (to|with)|than|unlike|versus|vs\.?|similar to|same as|like)\s*$", re.I)
+_PATHLIKE_ORGS = {"model", "models", "path", "data", "output", "outputs", "checkpoint", "checkpoints", "ckpt", "tmp",
+                  "home", "root", "content", "transformers", "instruction", "before", "local", "your", "my", "user"}
 _QUANT_WORDS = re.compile(r"\b(gguf|gptq|awq|exl2|quanti[sz]\w*|q4_k_m|q8_0|int4|int8|fp8|nvfp4|bnb|4-?bit|8-?bit|"
                           r"mlx|onnx|ggml|converted|conversion)\b", re.I)
 _ADAPTER_WORDS = re.compile(r"\b(lora|qlora|peft|adapter)\b", re.I)
@@ -132,7 +136,8 @@ def _hub_model_id(url: str, own: str) -> str | None:
         return None
     segs = [s for s in parts.path.split("/") if s]
     if len(segs) < 2 or segs[0] in ("datasets", "spaces", "docs", "blog", "papers", "models", "collections",
-                                    "organizations", "settings", "join", "login", "api", "tasks"):
+                                    "organizations", "settings", "join", "login", "api", "tasks", "transformers",
+                                    "learn", "course", "chat", "pricing", "enterprise"):
         return None
     repo_id = f"{segs[0]}/{segs[1]}"
     return repo_id if is_hub_id(repo_id) and repo_id.lower() != own.lower() else None
@@ -264,18 +269,19 @@ class _CardReader:
                 if section >= 0 and self.embedded_from >= 0 and section >= self.embedded_from:
                     break
                 for sent in sentences(text):
-                    if not _BASE_PHRASES.search(sent):
+                    phrase = _BASE_PHRASES.search(sent)
+                    if phrase is None:
                         continue
-                    for link in self._links_in(section, sent):
-                        hub = _hub_model_id(link, repo.id)
-                        if hub:
+                    after = sent[phrase.start():]
+                    for ln in self.doc.links:  # a model page linked after "fine-tuned from", "based on", …
+                        at = after.find(ln.text) if ln.section == section and ln.text else -1
+                        hub = _hub_model_id(ln.url, repo.id) if 0 <= at <= 160 else None
+                        if hub and not _NOT_A_BASE.search(after[:at]):
                             add(hub, guess, "prose", self.where(section, sent))
                     if not f.bases:
-                        for m in _HUB_ID.finditer(sent):
-                            cand = m.group(1).rstrip(".")
-                            if cand.count("/") == 1 and not cand.lower().startswith(("http", "www")) \
-                                    and "." not in cand.split("/")[0]:
-                                add(cand, guess, "prose", self.where(section, sent))
+                        for m in _HUB_ID.finditer(after[:200]):
+                            if _plausible_id(m.group(1).rstrip(".")) and not _NOT_A_BASE.search(after[:m.start()]):
+                                add(m.group(1).rstrip("."), guess, "prose", self.where(section, sent))
                 if len(f.bases) >= 3:
                     break
             if not f.bases:
@@ -300,9 +306,6 @@ class _CardReader:
             return "merge"
         return None
 
-    def _links_in(self, section: int, sentence: str) -> list[str]:
-        return [ln.url for ln in self.doc.links if ln.section == section and ln.text and ln.text in sentence]
-
     def _bases_in_code(self, add: Any, guess: str | None) -> None:
         for b in self.doc.blocks:
             if b.kind != "code":
@@ -311,8 +314,8 @@ class _CardReader:
             if "PeftModel" in b.text or "peft" in b.text:
                 cands += [m.group(1) for m in _FROM_PRETRAINED.finditer(b.text)]
             for c in cands:
-                add(c, guess or ("adapter" if "PeftModel" in b.text else None), "code",
-                    self.where(b.section, c))
+                if _plausible_id(c):
+                    add(c, guess or ("adapter" if "PeftModel" in b.text else None), "code", self.where(b.section, c))
             if self.facts.bases:
                 return
 
@@ -594,6 +597,16 @@ class _CardReader:
         mi = self.meta("model-index")
         if isinstance(mi, list) and "open_llm_leaderboard" in str(mi).lower().replace("-", "_"):
             add("leaderboard", "open-llm-leaderboard", Where(self.url, "model-index", "Open LLM Leaderboard"))
+
+
+def _plausible_id(cand: str) -> bool:
+    """``ORG/NAME`` written in prose that can be a Hub model id, not "ViT-L/14", "50/50" or "X/Twitter"."""
+    if cand.count("/") != 1 or cand.lower().startswith(("http", "www")):
+        return False
+    org, name = cand.split("/")
+    return (len(org) >= 2 and org[0].isalpha() and "." not in org and org.lower() not in _PATHLIKE_ORGS
+            and len(name) >= 3 and any(c.isalpha() for c in name)
+            and any(c.isdigit() or c == "-" or c.isupper() for c in name))
 
 
 def _named_as_data(sent: str, name: str, role: str) -> bool:
