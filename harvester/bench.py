@@ -96,26 +96,36 @@ def _crawl(hub: Hub, db: Path, extra: list[str]) -> tuple[float, int, float, dic
 
 
 def _minimum(n: int, seed: int = 0) -> dict[str, int]:
-    """The fewest requests any crawler needs: listing pages, one card per model, each dataset and repo once."""
-    from harvester.cards import as_list, github_repos, parse_card
+    """The fewest requests any crawler needs: listing pages, one card per model, each dataset and repository
+    once, and one README per distinct repository whose role neither the card nor ``/repos`` settles (one
+    the rules do not know, linked from a card as code)."""
+    from harvester.crawl import README_CONTEXTS
     from harvester.fixture_hub.synthetic import synthetic_corpus
+    from harvester.harvest import RepoCard
+    from harvester.read import read_card
     from harvester.score.knowledge import default_knowledge
 
     corpus = synthetic_corpus(n, seed)
     datasets: set[str] = set()
     repos: set[str] = set()
+    readmes: set[str] = set()
     k = default_knowledge()
     for repo in corpus.models.values():
         cd = repo.card_data
-        datasets.update(as_list(cd.get("datasets")))
-        for entry in cd.get("model-index") or []:
-            for res in entry.get("results", []):
-                datasets.add(res["dataset"]["type"])
-        repos.update(github_repos(parse_card(repo.readme).links))
-        lib = k.libraries.get(str(cd.get("library_name", "")))
-        if lib:
-            repos.add(lib.repo)
-    return {"hub_api": math.ceil(n / PAGE), "hub_files": n + len(datasets), "github_rest": len(repos)}
+        body = repo.readme.decode().split("---\n", 2)[-1]
+        facts = read_card(RepoCard(repo.id, card_data=cd, body=body), k)
+        datasets.update(m.hub_id for m in facts.datasets if m.hub_id)
+        datasets.update(e.hub_id for e in facts.evaluations if e.hub_id)
+        for link in facts.repos:
+            repos.add(link.repo)
+            if link.context in README_CONTEXTS and k.known_repo(link.repo) is None:
+                readmes.add(link.repo)
+        for lib in facts.libraries:
+            known = k.library(lib.name)
+            if known is not None:
+                repos.add(known.repo)
+    return {"hub_api": math.ceil(n / PAGE), "hub_files": n + len(datasets),
+            "github_rest": len(repos) + len(readmes)}
 
 
 def _naive(hub: Hub, n: int, models: list[str]) -> float:
@@ -197,19 +207,17 @@ def bench_crawl(n: int = 2000, latency_ms: float = 20, workers: int = 8,
 
 
 def bench_rescore(db: Path) -> float:
-    """Models per second that ``rescore`` recomputes from stored evidence (no network)."""
+    """Models per second that ``rescore`` recomputes from stored facts and writes back (no network)."""
+    from harvester.rescore import rescore_run
     from harvester.score.knowledge import load_knowledge
-    from harvester.score.scorer import score
     from harvester.store.sqlite import Store
 
     n, k = Normalizer(load_rules()), load_knowledge()
     with Store(db) as store:
         run = store.last_scored_run()
+        rescore_run(store, run.id, k, n)  # facts of this reader version are stored by the crawl already
         t0 = time.perf_counter()
-        count = 0
-        for h in store.harvests(run.id):
-            score(h, k, n)
-            count += 1
+        count, _ = rescore_run(store, run.id, k, n)
         return count / (time.perf_counter() - t0)
 
 
@@ -221,6 +229,7 @@ def _seed(db: Path, n: int) -> float:
     """
     from harvester.fixture_hub.synthetic import synthetic_corpus
     from harvester.harvest import Harvest, RepoCard
+    from harvester.read import read_harvest
     from harvester.score.knowledge import load_knowledge
     from harvester.score.scorer import score
     from harvester.store.sqlite import Store
@@ -235,9 +244,10 @@ def _seed(db: Path, n: int) -> float:
             for mid, repo in corpus.models.items():
                 lic = str(repo.card_data.get("license"))
                 h = Harvest(RepoCard(mid, sha=repo.sha, card_data={"license": lic}, info={"tags": repo.tags()}))
+                facts = read_harvest(h, k)
                 if lic not in templates:
-                    templates[lic] = score(h, k, norm)
-                store.save_model(run, h, *templates[lic])
+                    templates[lic] = score(facts, k, norm)
+                store.save_model(run, h, *templates[lic], facts)
         store.finish_run(run, "ok", {"models_ok": n, "seeded": True})
     return time.perf_counter() - t0
 

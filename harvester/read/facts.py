@@ -7,9 +7,11 @@ re-reads texts only when the reading rules changed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from typing import Any, TypeVar
+
+import orjson
 
 T = TypeVar("T")
 
@@ -152,21 +154,30 @@ class Facts:
     datasets: dict[str, CardFacts] = field(default_factory=dict)
     repos: dict[str, RepoFacts] = field(default_factory=dict)
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self), option=orjson.OPT_SORT_KEYS)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Facts:
-        raw = json.loads(text)
+        raw = orjson.loads(text)
         return cls(reader=raw["reader"], model=_card(raw["model"]),
                    bases={k: _card(v) for k, v in raw.get("bases", {}).items()},
                    datasets={k: _card(v) for k, v in raw.get("datasets", {}).items()},
                    repos={k: _repo(v) for k, v in raw.get("repos", {}).items()})
 
 
+@cache
+def _names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
+
+
 def _build(cls: type[T], raw: dict[str, Any]) -> T:
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in raw.items() if k in names})
+    """Build from stored JSON, ignoring keys this version does not know (facts outlive readers)."""
+    try:
+        return cls(**raw)
+    except TypeError:
+        names = _names(cls)
+        return cls(**{k: v for k, v in raw.items() if k in names})
 
 
 def _where(raw: dict[str, Any]) -> Where:
@@ -174,7 +185,8 @@ def _where(raw: dict[str, Any]) -> Where:
 
 
 def _with_where(cls: type[T], raw: dict[str, Any]) -> T:
-    return _build(cls, {**raw, "where": _where(raw["where"])})
+    raw["where"] = Where(**raw["where"])
+    return _build(cls, raw)
 
 
 def _card(raw: dict[str, Any]) -> CardFacts:

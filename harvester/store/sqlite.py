@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from harvester.harvest import Harvest
 from harvester.read.facts import Facts
 from harvester.score.cells import Cell, ReviewItem
@@ -93,6 +95,13 @@ CREATE TABLE IF NOT EXISTS facts (
     PRIMARY KEY (bundle, reader)
 );
 """
+
+
+def _cell_rows(run_id: int, model_id: str, cells: dict[str, Cell]) -> list[tuple[Any, ...]]:
+    return [(run_id, model_id, comp, c.level, c.license, c.points,
+             json.dumps(c.answers) if c.answers is not None else None,
+             orjson.dumps([e.to_dict() for e in c.evidence], option=orjson.OPT_SORT_KEYS).decode())
+            for comp, c in cells.items()]
 
 
 class StoreError(RuntimeError):
@@ -320,19 +329,24 @@ class Store:
 
     def replace_cells(self, run_id: int, model_id: str, cells: dict[str, Cell],
                       review: Iterable[ReviewItem] = ()) -> None:
+        self.replace_many(run_id, [(model_id, cells, list(review))])
+
+    def replace_many(self, run_id: int, scored: list[tuple[str, dict[str, Cell], list[ReviewItem]]]) -> None:
+        """Cells and review items of many models in one transaction and a few statements (rescore)."""
         with self.tx():
-            self._write_cells(run_id, model_id, cells, review)
+            ids = [(run_id, m) for m, _, _ in scored]
+            self.db.executemany("DELETE FROM cells WHERE run_id = ? AND model_id = ?", ids)
+            self.db.executemany("DELETE FROM review WHERE run_id = ? AND model_id = ?", ids)
+            self.db.executemany("INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                [row for m, cells, _ in scored for row in _cell_rows(run_id, m, cells)])
+            self.db.executemany("INSERT INTO review VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                [(run_id, m, r.component, r.key, r.raw, r.source, r.reason, r.hint)
+                                 for m, _, review in scored for r in review])
 
     def _write_cells(self, run_id: int, model_id: str, cells: dict[str, Cell], review: Iterable[ReviewItem]) -> None:
         self.db.execute("DELETE FROM cells WHERE run_id = ? AND model_id = ?", (run_id, model_id))
         self.db.execute("DELETE FROM review WHERE run_id = ? AND model_id = ?", (run_id, model_id))
-        self.db.executemany(
-            "INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(run_id, model_id, comp, c.level, c.license, c.points,
-              json.dumps(c.answers) if c.answers is not None else None,
-              json.dumps([e.to_dict() for e in c.evidence], sort_keys=True))
-             for comp, c in cells.items()],
-        )
+        self.db.executemany("INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _cell_rows(run_id, model_id, cells))
         self.db.executemany(
             "INSERT INTO review VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(run_id, model_id, r.component, r.key, r.raw, r.source, r.reason, r.hint) for r in review],
@@ -371,7 +385,7 @@ class Store:
             self._put_facts(bundle, facts)
 
     def _put_facts(self, bundle: str, facts: Facts) -> None:
-        data = self.put_blob(facts.to_json().encode("utf-8"))
+        data = self.put_blob(facts.to_json())
         self.db.execute("INSERT OR REPLACE INTO facts VALUES (?, ?, ?)", (bundle, facts.reader, data))
 
     def facts(self, run_id: int, model_id: str) -> Facts | None:
