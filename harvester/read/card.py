@@ -39,11 +39,18 @@ _MODAL = re.compile(r"\b(can|could|may|might|should|would|recommend\w*|intended|
                     r"allows?|easy to|how to|you|your|users?|downstream|further)\b", re.I)
 _FINETUNED = re.compile(r"\b(fine[- ]?tun(ed|ing)|instruction[- ]tun(ed|ing)|instruct[- ]tun(ed|ing)|"
                         r"supervised fine[- ]?tuning|\bSFT\b|chat[- ]tun(ed|ing)|trained to follow instructions)", re.I)
+_WAS_FINETUNED = re.compile(
+    r"\b(?:(?:was|were|is|are|has been|have been|been|we|then|further|additionally|subsequently)\s+(?:\w+\s+)?"
+    r"(?:fine-?tuned|finetuned|instruction[- ]tuned|instruct[- ]tuned|chat[- ]tuned|aligned with sft)|"
+    r"(?:is|are)\s+(?:a|an)\s+(?:\w+\s+)?(?:fine-?tuned|finetuned|instruction[- ]tuned)\s+(?:version|model|variant|"
+    r"checkpoint)|supervised fine-?tuning \(sft\)|fine-?tuned (?:on|with|using|from) (?:the |a |our )?[A-Z0-9])", re.I)
 _ABOUT_THIS = re.compile(r"\b(this|the|our|we|is|was|were|has been|have been|been|version of|on top of)\b", re.I)
 _ALIGNED = re.compile(r"\b(direct preference optimi[sz]ation|DPO|RLHF|RLAIF|reinforcement learning (from|with) "
                       r"(human|ai) feedback|preference (optimi[sz]ation|tuning|alignment|data)|reward model(ing)?|"
                       r"PPO|ORPO|KTO|GRPO|SimPO|IPO)\b")
 _ALIGN_TAGS = {"dpo", "rlhf", "orpo", "kto", "ppo", "reward-model", "grpo", "simpo", "rlaif", "reward model"}
+_TRAINER_TAGS = {"axolotl": "axolotl", "unsloth": "unsloth", "trl": "trl", "llama-factory": "llama-factory",
+                 "autotrain": "autotrain"}
 _SFT_TAGS = {"sft", "instruction-tuned", "instruct", "finetuned", "fine-tuned", "finetune"}
 _FROM_SCRATCH = re.compile(r"\b(trained|pre-?trained|pretrained) from scratch\b", re.I)
 _TRAINED_WITH = re.compile(r"\b(trained|pre-?trained|fine-?tuned|built|developed|implemented)\b[^.]{0,80}?"
@@ -86,6 +93,9 @@ _CODE_SENT = re.compile(r"\b(source code|our (\w+ ){0,2}code|reference code|the 
                         r"code (is|are|has been) (available|released|public|open)|"
                         r"official (code|implementation|repo\w*)|"
                         r"github repo\w*|code ?base|(code|repository|github)\s*:)", re.I)
+_HF_CLASS = re.compile(r"\b(Auto|[A-Z][A-Za-z0-9]+)(Model)?For(CausalLM|ConditionalGeneration|SequenceClassification|"
+                       r"TokenClassification|QuestionAnswering|MaskedLM|Seq2SeqLM|ImageClassification|"
+                       r"SpeechSeq2Seq|CTC|Vision2Seq|ImageTextToText)\b")
 _ANCHOR_WORDS = re.compile(r"[a-z0-9][a-z0-9-]*")
 _NOT_TRAINED_ON = re.compile(r"\b(inspired by|similar to|compared (to|with)|unlike|in contrast|outperform\w*|"
                              r"than|e\.g\.|such models as|competitors?)\b", re.I)
@@ -101,7 +111,20 @@ _BASE_PHRASES = re.compile(
     r"conversion|quants?)?\s*(of|for|from)|quants? of|conversion of|converted from|lora (adapter )?(of|for|on)|"
     r"adapter (of|for|on)|merge of|original model|base model( is| was|:)|finetuned from model|"
     r"fine-tuned from model|model creator|(used|uses|use|start(ed)? from|initiali[sz]ed (from|with)) the "
-    r"pre-?trained)\b", re.I)
+    r"pre-?trained|off-the-shelf|starting point|replica of|distilled from|from (the )?original checkpoint|"
+    r"initiali[sz]ed (from|with))\b|基于", re.I)
+_NAMED_BASE = re.compile(r"(?:\b(?:based on|built on|fine-?tuned (?:from|on top of)|finetune of|off-the-shelf|"
+                         r"continued pre-?training of|replica of|distilled from)\s+(?:the\s+)?|基于)"
+                         r"([A-Za-z][A-Za-z0-9.-]*\d[A-Za-z0-9.-]*|"
+                         r"[A-Z][A-Za-z-]+ [A-Z][A-Za-z-]+ (?:v?\d[\w.]*|model))")
+_LEGACY_NAME = re.compile(r"\b((?:bert|roberta|distilbert|distilroberta|gpt2|t5|xlm-roberta|albert|xlnet|bart|electra|"
+                          r"camembert|deberta)-[a-z0-9-]+|gpt2)\b")
+"""Canonical models named without an organisation ("an off-the-shelf roberta-large"): the Hub still answers
+those ids (it redirects them to the organisation they moved to)."""
+_X_TUNED = re.compile(r"\b(fine-?tuned|finetuned|further trained|quanti[sz]ed|converted)\s+"
+                      r"(on|with|using|to|for|by|in)\b", re.I)
+_IS_DERIVED = re.compile(r"\b((is|are|this) an? (\w+ )?(fine-?tune|finetune|fine-?tuned (version|model)|"
+                         r"quanti[sz]ed (version|model)|merge|lora|adapter)|an? fine-?tuned \w+( \w+)? model)\b", re.I)
 _NOT_A_BASE = re.compile(r"\b(compared (to|with)|than|unlike|versus|vs\.?|similar to|same as|like)\s*$", re.I)
 _PATHLIKE_ORGS = {"model", "models", "path", "data", "output", "outputs", "checkpoint", "checkpoints", "ckpt", "tmp",
                   "home", "root", "content", "transformers", "instruction", "before", "local", "your", "my", "user"}
@@ -117,6 +140,10 @@ _BASE_ASSIGN = re.compile(r"""\b(base_model(?:_name(?:_or_path)?|_id)?|model_nam
 # -- libraries in usage code --------------------------------------------------------------------
 _IMPORT = re.compile(r"^\s*(?:>>>\s*)?(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
 _LEADERBOARD = ("open_llm_leaderboard", "open-llm-leaderboard")
+_SCORES = re.compile(r"(\d+(\.\d+)?\s?%|\b0?\.\d{2,}\b|\b\d{1,3}\.\d{1,2}\b)")
+_SAFETY_EVAL = re.compile(r"\b(fairness|toxicity|red[- ]?team\w*|jailbreak\w*|(safety|bias|harm\w*) "
+                          r"(evaluation|benchmark|results?|tests?))\b", re.I)
+_RESULT_WORDS = re.compile(r"\b(results?|scores?|evaluat\w*|benchmark\w*|performance)\b", re.I)
 
 SECTION_OF = {"preamble": "", "other": ""}
 
@@ -269,6 +296,15 @@ class _CardReader:
                 if section >= 0 and self.embedded_from >= 0 and section >= self.embedded_from:
                     break
                 for sent in sentences(text):
+                    tuned = _X_TUNED.search(sent)  # "This is [Base](hub) finetuned on [Data]"
+                    if tuned is not None:
+                        for ln in self.doc.links:
+                            at = sent.rfind(ln.text, 0, tuned.start()) if ln.section == section and ln.text else -1
+                            hub = _hub_model_id(ln.url, repo.id) if at >= 0 and tuned.start() - at <= 80 else None
+                            if hub:
+                                add(hub, guess, "prose", self.where(section, sent))
+                    if not f.derived and (_IS_DERIVED.search(sent) or _NAMED_BASE.search(sent)):
+                        f.derived = _clip(sent)  # kept only if no Hub id is found for the base
                     phrase = _BASE_PHRASES.search(sent)
                     if phrase is None:
                         continue
@@ -278,6 +314,10 @@ class _CardReader:
                         hub = _hub_model_id(ln.url, repo.id) if 0 <= at <= 160 else None
                         if hub and not _NOT_A_BASE.search(after[:at]):
                             add(hub, guess, "prose", self.where(section, sent))
+                    if not f.bases:
+                        legacy = _LEGACY_NAME.search(after[:80])
+                        if legacy and not _NOT_A_BASE.search(after[:legacy.start()]):
+                            add(legacy.group(1), guess, "prose", self.where(section, sent))
                     if not f.bases:
                         for m in _HUB_ID.finditer(after[:200]):
                             if _plausible_id(m.group(1).rstrip(".")) and not _NOT_A_BASE.search(after[:m.start()]):
@@ -335,7 +375,8 @@ class _CardReader:
                 f.libraries.append(Library(lib_name.strip().lower(), "library_name",
                                            Where(self.url, "", f"library_name: {lib_name} (not in rules)")))
         for t in self.tags():
-            add(t, "tag", Where(self.url, "", f"tag: {t}"))
+            if t.lower() in self.k.libraries:  # "stable-diffusion" names a model family, not a library
+                add(t, "tag", Where(self.url, "", f"tag: {t}"))
         for b in self.doc.blocks:
             if b.kind != "code" or self.doc.role(b.section) in ("training", "citation"):
                 continue
@@ -357,6 +398,12 @@ class _CardReader:
                 lib = self.k.library(parts[3])
                 if lib is not None and lib.library not in found:
                     found[lib.library] = Library(lib.library, "prose", self.where(ln.section, ln.url))
+        transformers = self.k.library("transformers")
+        for b in self.doc.blocks:  # "You can use LlamaForCausalLM for model inference": a transformers class
+            m = _HF_CLASS.search(b.text) if transformers is not None else None
+            if m and transformers is not None and transformers.library not in found:
+                found[transformers.library] = Library(transformers.library, "code" if b.kind == "code" else "prose",
+                                                      self.where(b.section, m.group(0)))
         for section, text in self.blocks("usage", "preamble", "details", "other"):
             if not _RUN_WORDS.search(text):
                 continue
@@ -383,7 +430,7 @@ class _CardReader:
                 continue
             seen.add(key)
             f.repos.append(RepoLink(repo, _clip(ln.text), role, self.where(ln.section, sent), context,
-                                    _stage_hint(sent)))
+                                    _stage_hint(_before(sent, ln.text))))
             if len(f.repos) >= MAX_MENTIONS:
                 return
 
@@ -403,7 +450,8 @@ class _CardReader:
                         continue
                     linked.add(known.repo.lower())
                     self.facts.repos.append(RepoLink(known.repo, found, self.doc.role(section),
-                                                     self.where(section, sent), "training", _stage_hint(sent),
+                                                     self.where(section, sent), "training",
+                                                     _stage_hint(_before(sent, found)),
                                                      named_only=True))
 
     def _context(self, role: str, anchor: str, sent: str) -> str:
@@ -417,9 +465,13 @@ class _CardReader:
             return "citation"
         if role == "evaluation" or _EVAL_WORDS.search(anchor):
             return "evaluation"
+        if role == "related":
+            return "related"
         if _TRAINING_WORDS.search(anchor) or _TRAINING_CODE.search(sent) or _trained_with(sent, anchor):
             return "training"
-        if role in ("training", "training_data"):
+        if role == "training_data":
+            return "data"  # a row of a data table is a data source, even when it points to GitHub
+        if role == "training":
             return "training_section"
         if self._names_model(anchor):
             return "code"  # "[Google's mT5](github…)": the model's own repository
@@ -468,13 +520,13 @@ class _CardReader:
                 continue
             role = self.doc.role(ln.section)
             block = self.doc.blocks[ln.block].text if ln.block >= 0 else ln.text
-            stage = self._data_stage(role, block)
+            stage = "" if role in ("related", "citation", "usage") else self._data_stage(role, block)
             if stage:
                 add(hub, stage, "hub-url", self.where(ln.section, block), hub)
         names = k.dataset_name_index
         for section, text in self.blocks():
             role = self.doc.role(section)
-            if role in ("citation", "license", "limitations", "usage") or not names.search(text):
+            if role in ("citation", "license", "limitations", "usage", "related") or not names.search(text):
                 continue
             for sent in sentences(text):
                 stage = self._data_stage(role, sent)
@@ -545,11 +597,22 @@ class _CardReader:
                     name = ds.get("type") or ds.get("name")
                     if isinstance(name, str) and name.strip():
                         add(name.strip(), "model-index", Where(self.url, "model-index", f"dataset: {name}"))
+        results = None
         for section, text in self.blocks("evaluation"):
             for found in k.dataset_name_index.finditer(text):
                 _, alias = k.resolve_dataset(found)
                 if alias is not None and alias.kind in ("benchmark", "safety", "mixed", None):
                     add(found, "table" if "|" in text else "prose", self.where(section, text))
+            if results is None and _SCORES.search(text):
+                results = (section, text)
+        if results is not None and not f.evaluations:  # results reported, benchmarks not named in words we know
+            f.evaluations.append(Evaluation("", None, False, "results", self.where(*results)))
+        for section, text in self.blocks("evaluation", "limitations", "details", "other"):
+            about_safety = _SAFETY_EVAL.search(self.doc.title(section)) or (
+                self.doc.role(section) == "evaluation" and _SAFETY_EVAL.search(text[:300]))
+            if about_safety and (_SCORES.search(text) or "|" in text):  # a fairness or red-team evaluation
+                f.evaluations.append(Evaluation("", None, True, "results", self.where(section, text)))
+                break
 
     def signals(self) -> None:
         f = self.facts
@@ -563,6 +626,8 @@ class _CardReader:
             add("alignment", t, Where(self.url, "", f"tag: {t}"))
         for t in sorted(tags & _SFT_TAGS):
             add("sft", t, Where(self.url, "", f"tag: {t}"))
+        for t in sorted(tags & set(_TRAINER_TAGS)):
+            add("trainer", _TRAINER_TAGS[t], Where(self.url, "", f"tag: {t}"))
         if "generated_from_trainer" in tags or "generated_from_keras_callback" in tags:
             add("trainer", "transformers" if "generated_from_trainer" in tags else "keras",
                 Where(self.url, "", "tag: generated_from_trainer"))
@@ -574,8 +639,8 @@ class _CardReader:
                     add("from_scratch", "", self.where(section, sent))
                 if _ALIGNED.search(sent) and not _MODAL.search(sent.split(",")[0]):
                     add("alignment", _ALIGNED.search(sent).group(0).lower(), self.where(section, sent))  # type: ignore[union-attr]
-                fm = _FINETUNED.search(sent)
-                if fm and _ABOUT_THIS.search(sent) and not _MODAL.search(sent):
+                fm = _WAS_FINETUNED.search(sent)
+                if fm and not _MODAL.search(sent[:fm.start()]):
                     add("sft", fm.group(0).lower(), self.where(section, sent))
                 if re.search(r"\b(unsloth)\b", sent, re.I) and re.search(r"\btrained\b", sent, re.I):
                     add("trainer", "unsloth", self.where(section, sent))
@@ -590,13 +655,22 @@ class _CardReader:
             if b.kind == "code" and "micro_batch_size" in b.text and "base_model" in b.text:
                 add("trainer", "axolotl", self.where(b.section, "axolotl config in the card"))
                 break
-        for ln in self.doc.links:
+        for ln in self.doc.links:  # the leaderboard's scores of *this* model, not a ranking claim about another
             if any(x in ln.url.lower() for x in _LEADERBOARD):
-                add("leaderboard", "open-llm-leaderboard", self.where(ln.section, ln.url))
-                break
+                block = self.doc.blocks[ln.block].text if ln.block >= 0 else ln.text
+                if self.doc.role(ln.section) == "evaluation" or (
+                        _RESULT_WORDS.search(block) and not re.search(r"\branked\b", block, re.I)):
+                    add("leaderboard", "open-llm-leaderboard", self.where(ln.section, block))
+                    break
         mi = self.meta("model-index")
         if isinstance(mi, list) and "open_llm_leaderboard" in str(mi).lower().replace("-", "_"):
             add("leaderboard", "open-llm-leaderboard", Where(self.url, "model-index", "Open LLM Leaderboard"))
+
+
+def _before(sent: str, anchor: str) -> str:
+    """The part of a sentence before an anchor: what it says the anchor is for ("we train … using [X]")."""
+    at = sent.find(anchor) if anchor else -1
+    return sent[:at] if at > 0 else sent
 
 
 def _plausible_id(cand: str) -> bool:

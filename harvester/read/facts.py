@@ -126,6 +126,7 @@ class CardFacts:
     signals: list[Signal] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)  # headings read (for absence records)
     embeds_original: bool = False  # a re-upload that carries its base's original card
+    derived: str = ""  # "X is a finetune of …" when the base it names is no Hub id: its lineage is unsearchable
     gated: bool = False
 
 

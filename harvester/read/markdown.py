@@ -26,6 +26,9 @@ MAX_BODY_CHARS = 400_000
 
 # Section roles from heading words. Checked in order: the first role whose words a heading holds wins.
 _ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("related", ("ecosystem", "downstream", "community", "related model", "other model", "see also", "learning hub",
+                 "more models", "model family", "quantized version", "quantised version", "derivative", "friends",
+                 "fine-tuned versions", "finetuned versions", "model zoo", "collection")),
     ("citation", ("citation", "bibtex", "cite", "reference", "acknowledg", "contact", "author")),
     ("license", ("licen", "terms of use", "legal", "copyright")),
     ("limitations", ("limitation", "bias", "risk", "out-of-scope", "out of scope", "ethic", "safety",
@@ -60,7 +63,8 @@ def heading_role(title: str) -> str:
 class Section:
     title: str
     level: int
-    role: str  # details | training_data | training | evaluation | usage | license | limitations | citation | other
+    role: str  # details | training_data | training | evaluation | usage | license | limitations | citation |
+    #            related (about other models: ecosystem, downstream, quantised versions) | other
 
 
 @dataclass(frozen=True)

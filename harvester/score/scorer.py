@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from harvester.levels import COMPONENTS, KIND, NA, UNKNOWN, closed, level_for_points
+from harvester.licenses.drift import Licensed, compare
 from harvester.licenses.normalize import LicenseResult, Normalizer
 from harvester.licenses.prose import decide
 from harvester.read.facts import CardFacts, DatasetMention, Facts, LicenseInput, RepoFacts, Where
@@ -32,6 +33,10 @@ PLACEHOLDERS = ("other", "unknown", "none", "n/a", "custom", "proprietary")
 _ORDER = {"C1": 1, "D1": 1, "D2": 2, "C2": 2, "C3": 3, "D3": 3, "C4": 4, "D4": 4, "C5": 5, "D5": 5}
 _HARNESS = "EleutherAI/lm-evaluation-harness"
 NO_LICENSE = "LicenseRef-harvester-no-license"
+TRAINERS = {"transformers": "huggingface/transformers", "trl": "huggingface/trl", "keras": "keras-team/keras",
+            "axolotl": "axolotl-ai-cloud/axolotl", "unsloth": "unslothai/unsloth",
+            "llama-factory": "hiyouga/LLaMA-Factory", "autotrain": "huggingface/autotrain-advanced"}
+"""Frameworks whose cards say they trained a model (a tag, a badge, generated hyperparameters)."""
 _OFFICIAL = re.compile(r"\b(our|official)\b", re.I)
 
 
@@ -88,10 +93,15 @@ def _cell(ctx: _Ctx, component: str, parts: list[Part]) -> Cell:
     for p in parts:
         if p.result is not None and (not p.result.known or p.result.points is None):
             _review(ctx, component, p.result, p.evidence.source)
+    results = [p.result for p in parts if p.result is not None and p.result.known and p.result.points is not None]
     if any(p.level == UNKNOWN or (p.result is not None and (not p.result.known or p.result.points is None))
            for p in parts):
-        return Cell(UNKNOWN, evidence=evidence)
-    results = [p.result for p in parts if p.result is not None]
+        # strictest wins: once a known part is at the floor for a public artifact (code C2, data D3), parts of
+        # unknown terms cannot lower the cell further
+        floor = [r for r in results if level_for_points(component, r.points or 0) in ("C2", "D3")]
+        if not floor:
+            return Cell(UNKNOWN, evidence=evidence)
+        results = floor
     if not results:
         return Cell(UNKNOWN, evidence=evidence)
     worst = min(results, key=lambda r: r.points or 0)
@@ -106,8 +116,8 @@ def _cell(ctx: _Ctx, component: str, parts: list[Part]) -> Cell:
 
 def _absence(component: str, card: CardFacts, searched: str, why: str = "") -> Cell:
     """C1/D1 with an absence record: what was searched and found to hold no public artifact."""
-    note = f"nothing released found for this stage; searched {searched}" + (f"; {why}" if why else "")
-    return Cell(closed(component), evidence=(_ev(card.url, f"searched: {searched}", f"absence.{component}", note),))
+    note = f"searched {searched}" + (f"; {why}" if why else "")
+    return Cell(closed(component), evidence=(_ev(card.url, "nothing released found", f"absence.{component}", note),))
 
 
 def _na(component: str, card: CardFacts, why: str) -> Cell:
@@ -120,10 +130,14 @@ def _unknown(component: str, source: str, raw: str, rule: str, note: str | None 
 
 def _searched(ctx: _Ctx, card: CardFacts, what: str = "") -> str:
     heads = ", ".join(f'"{s}"' for s in card.sections[:8]) + (" …" if len(card.sections) > 8 else "")
-    repos = sorted({r.repo for r in card.repos if r.context != "citation"})
+    linked = sorted({r.repo for r in card.repos if r.context not in ("citation", "related")})
+    read = [r for r in linked if (f := ctx.facts.repos.get(r)) is not None and f.status == "ok"]
+    unread = [r for r in linked if r not in read]
     parts = [f"the card of {card.id} ({len(card.sections)} sections{': ' + heads if heads else ''})"]
-    if repos:
-        parts.append("linked repositories " + ", ".join(repos[:8]))
+    if read:
+        parts.append("linked repositories " + ", ".join(read[:8]))
+    if unread:
+        parts.append("linked but not readable: " + ", ".join(unread[:8]))
     if card.bases:
         parts.append("base models " + ", ".join(b.id for b in card.bases))
     if what:
@@ -244,10 +258,12 @@ def _known_repo_license(ctx: _Ctx, repo: str, note: str) -> Part | None:
 # -- weights ----------------------------------------------------------------------------------------
 def _weights(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
     parts = _license_parts(ctx, card)
+    base = _base_cells(ctx, card, depth) if card.bases else None
     if parts is not None and not all(p.result is not None and not p.result.known and p.evidence.rule ==
                                      "license.placeholder" for p in parts):
-        return _cell(ctx, "weights", parts)
-    base = _base_cells(ctx, card, depth)
+        own = _cell(ctx, "weights", parts)
+        conflict = _binding_conflict(card, own, base)
+        return conflict or own
     if base is not None and card.relation is not None:
         inherited = base.get("weights")
         carry = card.relation in ("quantized", "adapter") or (
@@ -267,6 +283,26 @@ def _weights(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
                                            r.rule or "weights.no-license",
                                            "published with no licence: copyright's defaults grant none of the five "
                                            "rights"), r)])
+
+
+def _binding_conflict(card: CardFacts, own: Cell, base: dict[str, Cell] | None) -> Cell | None:
+    """A derivative whose own licence grants what its base's licence, binding on derivatives, withholds:
+    the sources disagree (taxonomy.md §2), so ``?``, with both sides in the evidence."""
+    inherited = base.get("weights") if base is not None else None
+    if inherited is None or inherited.answers is None or own.answers is None or \
+            inherited.answers.get("other_license", True):
+        return None
+    mine = Licensed(card.id, own.license, own.answers, own.points)
+    theirs = Licensed(", ".join(b.id for b in card.bases), inherited.license, inherited.answers, inherited.points)
+    drift = compare(mine, theirs, card.relation or "finetune")
+    if drift is None:
+        return None
+    note = (f"the card says {own.license} ({own.points} points) but its base's licence {inherited.license} binds "
+            f"derivatives and withholds {', '.join(drift.rights)}: the sources disagree")
+    # the cell keeps the card's own declaration (licence and answers) for drift reports and exports
+    return Cell(UNKNOWN, own.license, own.points, own.answers,
+                (Evidence(card.url, own.license or "", "weights.conflicts-with-base", note), *own.evidence,
+                 *inherited.evidence[:2]))
 
 
 # -- lineage ----------------------------------------------------------------------------------------
@@ -321,8 +357,15 @@ def _training_parts(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> t
     parts: list[Part] = []
     unsettled: list[str] = []
     seen: set[str] = set()
+    org = card.id.split("/")[0].lower() if "/" in card.id else ""
     for rl in card.repos:
-        if rl.context not in ("training", "training_section", "code") or rl.repo.lower() in seen:
+        if rl.repo.lower() in seen or rl.context in ("citation", "evaluation", "data"):
+            continue
+        owner = rl.repo.split("/")[0].lower()
+        # the developer's own repository, linked from the model's description, is its code; whether that code
+        # trains is for the repository (rules or README) to say, never for who owns it
+        own = bool(org) and owner == org and rl.section_role in ("preamble", "details")
+        if rl.context not in ("training", "training_section", "code") and not own:
             continue
         if rl.stage_hint and rl.stage_hint != stage and not (stage == "pretraining" and rl.stage_hint == ""):
             continue
@@ -358,8 +401,7 @@ def _trainer_part(ctx: _Ctx, card: CardFacts, stage: str) -> Part | None:
     for s in card.signals:
         if s.kind != "trainer":
             continue
-        framework = {"transformers": "huggingface/transformers", "trl": "huggingface/trl", "keras": "keras-team/keras",
-                     "axolotl": "axolotl-ai-cloud/axolotl", "unsloth": "unslothai/unsloth"}.get(s.detail)
+        framework = TRAINERS.get(s.detail)
         if framework is None:
             continue
         if stage == "alignment" and s.detail != "trl":
@@ -470,6 +512,11 @@ def _inference_code(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
         if base is not None and base["inference_code"].level not in (UNKNOWN,):
             return _inherit(base["inference_code"], card, "inference_code",
                             "the card names no code or library; the base model's runs it")
+    unread = [rl for rl in card.repos if rl.context == "usage" and (
+        (f := ctx.facts.repos.get(rl.repo)) is None or f.status != "ok")]
+    if unread:
+        return _unknown("inference_code", card.url, unread[0].repo, "inference.runtime-unread",
+                        f"the card runs the model with {unread[0].repo}, which could not be read")
     return _absence("inference_code", card, _searched(ctx, card, "library_name, tags and usage code"),
                     "the card names no code or library that runs the model")
 
@@ -579,6 +626,8 @@ def _stage_data(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> Cell:
 def _finetuned(card: CardFacts) -> tuple[bool, str]:
     if card.relation in ("finetune", "adapter"):
         return True, f"a {card.relation} of {', '.join(b.id for b in card.bases)}"
+    if not card.bases and card.derived and re.search(r"fine-?tun|finetun|lora|adapter", card.derived, re.I):
+        return True, card.derived
     for s in card.signals:
         if s.kind == "sft":
             return True, f"{s.detail}: {s.where.text}"
@@ -622,8 +671,13 @@ def _evaluation(ctx: _Ctx, card: CardFacts) -> dict[str, Cell]:
             out[comp] = _na(comp, card, "no benchmark reported" if comp.startswith("utility")
                             else "no safety benchmark reported")
             continue
-        mentions = [DatasetMention(e.benchmark, e.hub_id, "benchmark", e.origin, e.where) for e in group]
-        out[comp] = _data_cell(ctx, comp, mentions)
+        named = [DatasetMention(e.benchmark, e.hub_id, "benchmark", e.origin, e.where) for e in group if e.benchmark]
+        if named:
+            out[comp] = _data_cell(ctx, comp, named)
+        else:
+            out[comp] = Cell(UNKNOWN, evidence=(_from(group[0].where, "evaluation.benchmarks-unnamed",
+                                                      "results are reported, but not on benchmarks harvester can "
+                                                      "name"),))
     return out
 
 
@@ -657,8 +711,14 @@ def _cells(ctx: _Ctx, card: CardFacts, depth: int = 0) -> dict[str, Cell]:
     relation = card.relation if card.bases else None
     base = _base_cells(ctx, card, depth) if relation else None
     own_pretraining = relation is None or (base is None and card.embeds_original and relation == "quantized")
+    if relation is None and card.derived:  # "a finetune of Fairseq's dense model": a base no id names
+        own_pretraining = False
 
     def lineage(comp: str) -> Cell:
+        if base is None and not card.bases:
+            return _unknown(comp, card.url, card.derived, "lineage.base-not-named",
+                            "the card says it derives from a model it does not name as a Hub id, so the base's "
+                            f"{comp.replace('_', ' ')} was not searched")
         if base is None:
             return _lineage_unknown(card, comp)
         return _inherit(base[comp], card, comp, f"{relation} of its base: the base's {comp.replace('_', ' ')}")
@@ -671,8 +731,12 @@ def _cells(ctx: _Ctx, card: CardFacts, depth: int = 0) -> dict[str, Cell]:
             cells[comp] = lineage(comp)
 
     if relation in ("quantized", "merge") and not own_pretraining:
-        for comp in (*OWN_STAGES, *EVALUATION):
+        for comp in OWN_STAGES:
             cells[comp] = lineage(comp)
+        own_evaluation = card.evaluations or any(sg.kind == "leaderboard" for sg in card.signals)
+        for comp, cell in (_evaluation(ctx, card).items() if own_evaluation else
+                           ((c, lineage(c)) for c in EVALUATION)):
+            cells[comp] = cell  # a copy's own scores are its own evaluation
     else:
         finetuned, why_ft = _finetuned(card)
         aligned, why_al = _aligned(ctx, card)
