@@ -7,6 +7,7 @@ Too slow for ``make test`` (a minute or two): the tests crawl a sample; this is 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import sys
@@ -39,12 +40,13 @@ def crawl(corpus: Path, ids: list[str], db: Path, workers: int = 8) -> list[dict
 
     models = db.with_suffix(".txt")
     models.write_text("\n".join(ids) + "\n")
-    code = main(["crawl", "--db", str(db), "--serve-fixtures", str(corpus), "--models", str(models),
-                 "--workers", str(workers)])
+    with contextlib.redirect_stdout(sys.stderr):  # the crawl's own lines are not part of the report
+        code = main(["crawl", "--db", str(db), "--serve-fixtures", str(corpus), "--models", str(models),
+                     "--workers", str(workers)])
+        out = db.with_suffix(".csv")
+        main(["export", "--db", str(db), "--format", "csv", "--out", str(out)])
     if code not in (0, 3):
         raise SystemExit(f"corpus crawl failed with exit code {code}")
-    out = db.with_suffix(".csv")
-    main(["export", "--db", str(db), "--format", "csv", "--out", str(out)])
     with out.open(newline="") as f:
         return list(csv.DictReader(f))
 

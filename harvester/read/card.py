@@ -35,10 +35,11 @@ RELATIONS = ("adapter", "merge", "quantized", "finetune")
 MAX_MENTIONS = 60
 
 # -- what a sentence says ---------------------------------------------------------------------------
-_MODAL = re.compile(r"\b(can|could|may|might|should|would|recommend\w*|intended|look for|versions?|able to|"
-                    r"allows?|easy to|how to|you|your|users?|downstream|further)\b", re.I)
+_MODAL = re.compile(r"\b(can|could|may|might|should|would|recommend\w*|intended|look for|able to|allows?|easy to|"
+                    r"how to|you|your|users?|downstream)\b", re.I)
 _FINETUNED = re.compile(r"\b(fine[- ]?tun(ed|ing)|instruction[- ]tun(ed|ing)|instruct[- ]tun(ed|ing)|"
                         r"supervised fine[- ]?tuning|\bSFT\b|chat[- ]tun(ed|ing)|trained to follow instructions)", re.I)
+_NEGATED = re.compile(r"\b(not|never|no|without|neither|nor)\b|n't\b", re.I)
 _WAS_FINETUNED = re.compile(
     r"\b(?:(?:was|were|is|are|has been|have been|been|we|then|further|additionally|subsequently)\s+(?:\w+\s+)?"
     r"(?:fine-?tuned|finetuned|instruction[- ]tuned|instruct[- ]tuned|chat[- ]tuned|aligned with sft)|"
@@ -637,10 +638,11 @@ class _CardReader:
             for sent in sentences(text):
                 if _FROM_SCRATCH.search(sent):
                     add("from_scratch", "", self.where(section, sent))
-                if _ALIGNED.search(sent) and not _MODAL.search(sent.split(",")[0]):
-                    add("alignment", _ALIGNED.search(sent).group(0).lower(), self.where(section, sent))  # type: ignore[union-attr]
+                am = _ALIGNED.search(sent)
+                if am and not _MODAL.search(sent.split(",")[0]) and not _NEGATED.search(sent[:am.start()][-60:]):
+                    add("alignment", am.group(0).lower(), self.where(section, sent))
                 fm = _WAS_FINETUNED.search(sent)
-                if fm and not _MODAL.search(sent[:fm.start()]):
+                if fm and not _MODAL.search(sent[:fm.start()]) and not _NEGATED.search(sent[:fm.end()][-60:]):
                     add("sft", fm.group(0).lower(), self.where(section, sent))
                 if re.search(r"\b(unsloth)\b", sent, re.I) and re.search(r"\btrained\b", sent, re.I):
                     add("trainer", "unsloth", self.where(section, sent))
@@ -700,7 +702,8 @@ def _trained_with(sent: str, anchor: str) -> bool:
     """The anchor is what the sentence says the model was trained with ("trained … using [X]")."""
     if not anchor.strip():
         return False
-    return bool(re.search(r"\b(trained|pre-?trained|fine-?tuned|built|developed|implemented)\b[^.]{0,100}?"
+    return bool(re.search(r"\b(train|trains|trained|training|pre-?train\w*|fine-?tun\w*|built|developed|"
+                          r"implemented)\b[^.]{0,100}?"
                           r"\b(using|with|via|in|on top of|by means of)\b[^.]{0,30}?" + re.escape(anchor.strip()),
                           sent, re.I))
 
