@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DB     ?= harvester.db
 OUT    ?= out
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test bench lint clean accuracy corpus-report
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,14 @@ test: install
 
 bench: install
 	$(BIN)/python -m harvester.bench
+
+# Whole-corpus figures, too slow for `make test`: agreement with the paper's development set
+# (docs/accuracy.md), and the share of each level per component on the corpus's most-liked models.
+accuracy: install
+	$(BIN)/python -m harvester.accuracy
+
+corpus-report: install
+	$(BIN)/python -m harvester.corpus_report
 
 lint: install
 	$(BIN)/ruff check harvester tests
