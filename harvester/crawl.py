@@ -481,14 +481,6 @@ class Crawler:
                 self._cache_updates.append((key, ans.etag, json.dumps({"path": ans.path, "text": text}).encode()))
         return ans.path, text
 
-    def harvest(self, model_id: str, info: dict[str, Any] | None = None) -> Harvest:
-        model = self._model(model_id, info)
-        if model.status != "ok":
-            raise HarvestFailure("model", model.reason or model.status)
-        self._card_problems(model)
-        h, _ = self._harvest(model)
-        return h
-
     def _card_problems(self, model: RepoCard) -> None:
         if model.card_error:
             self._problem(model.id, f"README.md: {model.card_error}")

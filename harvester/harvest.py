@@ -62,51 +62,6 @@ class RepoCard:
     license_file: str | None = None  # path of a licence file inside the repo (from license_link)
     license_text: str | None = None
 
-    @property
-    def library_name(self) -> str:
-        value = self.info.get("library_name") or self.card_data.get("library_name")
-        return value.lower() if isinstance(value, str) else ""
-
-    def tags(self) -> list[str]:
-        return _strs(self.info.get("tags")) + _strs(self.card_data.get("tags"))
-
-    def lineage(self) -> tuple[str | None, list[str]]:
-        """(relation, base model ids) from ``base_model``/``base_model_relation`` and the Hub's tags."""
-        bases = [b.removeprefix("https://huggingface.co/").strip("/") for b in _strs(self.card_data.get("base_model"))]
-        rel = self.card_data.get("base_model_relation")
-        for t in _strs(self.info.get("tags")):
-            parts = t.split(":")
-            if parts[0] == "base_model" and len(parts) in (2, 3):
-                if len(parts) == 3:
-                    rel = rel or parts[1]
-                if parts[-1] not in bases:
-                    bases.append(parts[-1])
-        bases = [b for b in bases if b and b != self.id]
-        if not bases:
-            return None, []
-        return (rel if rel in ("adapter", "merge", "quantized", "finetune") else "finetune"), bases
-
-    def benchmark_names(self) -> list[str]:
-        """Dataset types of ``model-index`` results: the benchmarks the developer reports on."""
-        names: list[str] = []
-        mi = self.card_data.get("model-index")
-        for entry in mi if isinstance(mi, list) else []:
-            for res in (entry.get("results") or []) if isinstance(entry, dict) else []:
-                ds = res.get("dataset") if isinstance(res, dict) else None
-                if isinstance(ds, dict):
-                    name = ds.get("type") or ds.get("name")
-                    if isinstance(name, str) and name.strip() and name not in names:
-                        names.append(name)
-        return names
-
-
-def _strs(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [str(v) for v in value if isinstance(v, (str, int, float)) and str(v).strip()]
-    return []
-
 
 @dataclass
 class GithubRepoEvidence:

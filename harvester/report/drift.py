@@ -21,7 +21,9 @@ from harvester.harvest import Harvest, RepoCard
 from harvester.licenses.drift import Drift, Licensed, find_drift
 from harvester.licenses.normalize import LicenseResult, Normalizer
 from harvester.licenses.rules import RULES_DIR, RulesError
+from harvester.read import read_harvest
 from harvester.report.export import md_escape
+from harvester.score.knowledge import default_knowledge
 from harvester.store.sqlite import Store
 
 LINEAGE_FILE = "lineage.yaml"
@@ -89,9 +91,8 @@ def compute(store: Store, n: Normalizer, rules_dir: Path | None = None, run_id: 
         model = _cell_side(h.model_id, cells.get(h.model_id, {}).get("weights"))
         if model is None:
             continue
-        facts = store.facts(run.id, h.model_id)
-        lineage = [(b.relation, b.id) for b in facts.model.bases] if facts is not None else \
-            [(h.model.lineage()[0] or "finetune", b) for b in h.model.lineage()[1]]
+        facts = store.facts(run.id, h.model_id) or read_harvest(h, default_knowledge())  # a store from before facts
+        lineage = [(b.relation, b.id) for b in facts.model.bases]
         out += find_drift(model, _bases(h, lineage, cells, n, known), _datasets(h, n))
     return out
 
