@@ -73,10 +73,17 @@ _STATEMENT_HINT = re.compile(r"\b(not|never|no plans?|proprietary|internal|in-ho
 _COMPILED_NEW = re.compile(r"\b(a|an|our) (new|novel|custom|proprietary|in-house|internal|own)( \w+){0,2} "
                            r"(dataset|corpus|data ?set|data mixture|mixture of data)\b", re.I)
 _DATA_DOCS = re.compile(r"\b(data ?cards?|datasheets?|corpus map|data catalog\w*|dataset cards?)\b", re.I)
+_RESTRICTED = re.compile(r"\b(non-?commercial|research (use |purposes )?only|not for commercial|academic (use |"
+                         r"purposes )?only|under the condition that|not (be )?used to compete)\b", re.I)
+_OTHER_ARTIFACT_LICENSE = re.compile(r"\b(dataset|data|base model|original model|code)\b[^.]{0,40}\blicen", re.I)
+_CODE_LICENSE = re.compile(r"\b(?:source )?code(?:base)?\b[^.;]{0,80}?\b(?:licensed|released|distributed|available|"
+                           r"published|open-?sourced)\s+under\s+(?:the\s+|a\s+)?(?P<lic>[A-Za-z][^.;\n()]{1,60})|"
+                           r"\bcode\b[^.;]{0,60}?\b(?:is|are)\s+(?P<lic2>[A-Za-z][\w.+ -]{1,30}?)[ -]licensed\b", re.I)
 _LICENSE_TALK = re.compile(r"\b(commercial|licen[cs]e|terms of use|permission)\b", re.I)
 _DATA_WORDS = re.compile(r"\b(data|dataset|datasets|corpus|corpora|tokens|texts?|documents|images|samples)\b", re.I)
 _CODE_WORDS = re.compile(r"\b(code|codebase|scripts?|implementation|framework|recipe)\b", re.I)
 _WEIGHT_WORDS = re.compile(r"\b(weights|checkpoints?|parameters)\b", re.I)
+_SUBJECT_WORDS = {"data": _DATA_WORDS, "code": _CODE_WORDS, "weights": _WEIGHT_WORDS}
 _STAGE_WORDS = (
     ("alignment", re.compile(r"\b(DPO|RLHF|preference|reward|alignment|PPO|ORPO|KTO)\b", re.I)),
     ("finetuning", re.compile(r"\b(fine-?tun\w*|instruction|SFT|supervised|chat)\b", re.I)),
@@ -99,6 +106,7 @@ _HF_CLASS = re.compile(r"\b(Auto|[A-Z][A-Za-z0-9]+)(Model)?For(CausalLM|Conditio
                        r"SpeechSeq2Seq|CTC|Vision2Seq|ImageTextToText)\b")
 _ANCHOR_WORDS = re.compile(r"[a-z0-9][a-z0-9-]*")
 _NOT_TRAINED_ON = re.compile(r"\b(inspired by|similar to|compared (to|with)|unlike|in contrast|outperform\w*|"
+                             r"reproduction of|replication of|replica of|re-?creation of|open version of|"
                              r"than|e\.g\.|such models as|competitors?)\b", re.I)
 _TRAINED_ON = re.compile(r"\b(trained|pre-?trained|fine-?tuned|instruction-tuned|tuned|distilled|built|curated|"
                          r"collected|composed|consists?|comprising|mixture|training (data|set|corpus|mix))\b", re.I)
@@ -118,6 +126,7 @@ _NAMED_BASE = re.compile(r"(?:\b(?:based on|built on|fine-?tuned (?:from|on top 
                          r"continued pre-?training of|replica of|distilled from)\s+(?:the\s+)?|基于)"
                          r"([A-Za-z][A-Za-z0-9.-]*\d[A-Za-z0-9.-]*|"
                          r"[A-Z][A-Za-z-]+ [A-Z][A-Za-z-]+ (?:v?\d[\w.]*|model))")
+_BASE_FIELD = re.compile(r"\b(student|base|pre-?trained|parent|teacher) model\s*:", re.I)
 _LEGACY_NAME = re.compile(r"\b((?:bert|roberta|distilbert|distilroberta|gpt2|t5|xlm-roberta|albert|xlnet|bart|electra|"
                           r"camembert|deberta)-[a-z0-9-]+|gpt2)\b")
 """Canonical models named without an organisation ("an off-the-shelf roberta-large"): the Hub still answers
@@ -141,6 +150,9 @@ _BASE_ASSIGN = re.compile(r"""\b(base_model(?:_name(?:_or_path)?|_id)?|model_nam
 # -- libraries in usage code --------------------------------------------------------------------
 _IMPORT = re.compile(r"^\s*(?:>>>\s*)?(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
 _LEADERBOARD = ("open_llm_leaderboard", "open-llm-leaderboard")
+_HARNESS_REPO = "EleutherAI/lm-evaluation-harness"
+_LM_EVAL_TABLE = re.compile(r"(^|\|)\s*Tasks\s*\|\s*Version\s*\|\s*(Filter\s*\|\s*n-shot|Fewshot)|"
+                            r"\blm[-_]eval(uation)?[-_]harness\b|\blm_eval\b", re.I)
 _SCORES = re.compile(r"(\d+(\.\d+)?\s?%|\b0?\.\d{2,}\b|\b\d{1,3}\.\d{1,2}\b)")
 _SAFETY_EVAL = re.compile(r"\b(fairness|toxicity|red[- ]?team\w*|jailbreak\w*|(safety|bias|harm\w*) "
                           r"(evaluation|benchmark|results?|tests?))\b", re.I)
@@ -265,6 +277,17 @@ class _CardReader:
         if isinstance(prompt, str) and len(prompt) > 300:  # gated repos often show the licence itself
             where = Where(self.url, "", "extra_gated_prompt")
             f.licenses.append(LicenseInput("extra_gated_prompt", "gated_prompt", where, prompt[:200_000]))
+        for section, text in self.blocks("license", "details", "preamble", "other"):
+            for sent in sentences(text):
+                if _RESTRICTED.search(sent) and (self.doc.role(section) == "license" or
+                                                 re.search(r"\blicen[cs]e\b", sent, re.I)) \
+                        and not _OTHER_ARTIFACT_LICENSE.search(sent):
+                    f.statements.append(Statement("license_restriction", "weights", "", self.where(section, sent)))
+                    break
+                cm = _CODE_LICENSE.search(sent)
+                if cm and not any(x.origin == "code_prose" for x in f.licenses):
+                    f.licenses.append(LicenseInput((cm.group("lic") or cm.group("lic2")).strip(" .*_"), "code_prose",
+                                                   self.where(section, sent)))
         if self.repo.body:
             for group, (tier, pieces) in enumerate(license_statements(self.doc)[:12]):
                 for piece in pieces:
@@ -304,8 +327,12 @@ class _CardReader:
                             hub = _hub_model_id(ln.url, repo.id) if at >= 0 and tuned.start() - at <= 80 else None
                             if hub:
                                 add(hub, guess, "prose", self.where(section, sent))
-                    if not f.derived and (_IS_DERIVED.search(sent) or _NAMED_BASE.search(sent)):
+                    if not f.derived and (_IS_DERIVED.search(sent) or _NAMED_BASE.search(sent) or
+                                          _BASE_FIELD.search(sent)):
                         f.derived = _clip(sent)  # kept only if no Hub id is found for the base
+                        legacy = _LEGACY_NAME.search(sent)
+                        if legacy and not f.bases:  # "this model is a bert-base-multilingual-cased model …"
+                            add(legacy.group(1), guess, "prose", self.where(section, sent))
                     phrase = _BASE_PHRASES.search(sent)
                     if phrase is None:
                         continue
@@ -446,6 +473,11 @@ class _CardReader:
                 if not _TRAINED_WITH.search(sent):
                     continue
                 for found in names.finditer(sent):
+                    if re.search(r"\b(fork|modified version|variant|derivative) of\s+(the\s+)?\W?$",
+                                 _before(sent, found), re.I):
+                        self.facts.statements.append(Statement("unlinked_fork", "code", "pretraining",
+                                                               self.where(section, sent)))
+                        continue
                     known = self.k.repo_by_name.get(_fold_name(found))
                     if known is None or known.repo.lower() in linked:
                         continue
@@ -564,7 +596,8 @@ class _CardReader:
                 if _CUSTOM_CODE.search(sent):
                     f.statements.append(Statement("custom_code", "code", "pretraining", self.where(section, sent)))
                     continue
-                if _NOT_RELEASED.search(sent) and subject and not _LICENSE_TALK.search(sent) \
+                nr = _NOT_RELEASED.search(sent)
+                if nr and subject and _near(sent, nr, _SUBJECT_WORDS[subject]) and not _LICENSE_TALK.search(sent) \
                         and role != "usage" and not re.search(r"\bnot (been )?(evaluated|tested|intended)", sent, re.I):
                     f.statements.append(Statement("not_released", subject, _stage_hint(sent),
                                                   self.where(section, sent)))
@@ -598,6 +631,26 @@ class _CardReader:
                     name = ds.get("type") or ds.get("name")
                     if isinstance(name, str) and name.strip():
                         add(name.strip(), "model-index", Where(self.url, "model-index", f"dataset: {name}"))
+        harness_named = {r.repo.lower() for r in f.repos}
+        for b in self.doc.blocks:  # the harness that produced the results, named or recognised by its output
+            if self.doc.role(b.section) != "evaluation":
+                continue
+            if _LM_EVAL_TABLE.search(b.text) and _HARNESS_REPO.lower() not in harness_named:
+                harness_named.add(_HARNESS_REPO.lower())
+                f.repos.append(RepoLink(_HARNESS_REPO, "lm-evaluation-harness output", "evaluation",
+                                        self.where(b.section, b.text[:200]), "evaluation", named_only=True))
+            for found in k.repo_name_index.finditer(b.text):
+                known = k.repo_by_name.get(_fold_name(found))
+                if known is not None and known.kind == "evaluation" and known.repo.lower() not in harness_named:
+                    harness_named.add(known.repo.lower())
+                    f.repos.append(RepoLink(known.repo, found, "evaluation", self.where(b.section, b.text[:200]),
+                                            "evaluation", named_only=True))
+            if b.kind == "code":  # the evaluation code itself, shown in the card
+                for m in _IMPORT.finditer(b.text):
+                    lib = k.library_imports.get((m.group(1) or m.group(2) or "").split(".")[0])
+                    if lib is not None:
+                        f.signals.append(Signal("eval_code", lib.library, self.where(b.section, m.group(0).strip())))
+                        break
         results = None
         for section, text in self.blocks("evaluation"):
             for found in k.dataset_name_index.finditer(text):
@@ -639,6 +692,8 @@ class _CardReader:
                 if _FROM_SCRATCH.search(sent):
                     add("from_scratch", "", self.where(section, sent))
                 am = _ALIGNED.search(sent)
+                if am and re.match(r"\s*(data|datasets?)\b", sent[am.end():], re.I):
+                    am = None  # "responses from RLHF datasets": a source of text, not an alignment stage
                 if am and not _MODAL.search(sent.split(",")[0]) and not _NEGATED.search(sent[:am.start()][-60:]):
                     add("alignment", am.group(0).lower(), self.where(section, sent))
                 fm = _WAS_FINETUNED.search(sent)
@@ -667,6 +722,12 @@ class _CardReader:
         mi = self.meta("model-index")
         if isinstance(mi, list) and "open_llm_leaderboard" in str(mi).lower().replace("-", "_"):
             add("leaderboard", "open-llm-leaderboard", Where(self.url, "model-index", "Open LLM Leaderboard"))
+
+
+def _near(sent: str, m: re.Match[str], words: re.Pattern[str], window: int = 60) -> bool:
+    """The statement's subject word stands near its non-release word ("the data is not released"), not
+    in another clause ("on par with the original closed-source model … trained on public data")."""
+    return bool(words.search(sent[max(0, m.start() - window): m.end() + window]))
 
 
 def _before(sent: str, anchor: str) -> str:

@@ -51,6 +51,9 @@ _ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def heading_role(title: str) -> str:
     t = " " + title.lower().strip() + " "
+    if "train" in t and any(w in t for w in ("result", "eval", "loss", "log", "metric")):
+        # "Training results" (a Trainer's validation-loss log), "Training and evaluation data"
+        return "training_data" if "data" in t else "training"
     for role, words in _ROLE_WORDS:
         if any(w in t for w in words):
             return role

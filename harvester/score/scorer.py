@@ -262,8 +262,7 @@ def _weights(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
     if parts is not None and not all(p.result is not None and not p.result.known and p.evidence.rule ==
                                      "license.placeholder" for p in parts):
         own = _cell(ctx, "weights", parts)
-        conflict = _binding_conflict(card, own, base)
-        return conflict or own
+        return _binding_conflict(card, own, base) or _restricted_in_prose(card, own) or own
     if base is not None and card.relation is not None:
         inherited = base.get("weights")
         carry = card.relation in ("quantized", "adapter") or (
@@ -283,6 +282,17 @@ def _weights(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
                                            r.rule or "weights.no-license",
                                            "published with no licence: copyright's defaults grant none of the five "
                                            "rights"), r)])
+
+
+def _restricted_in_prose(card: CardFacts, own: Cell) -> Cell | None:
+    """A licence tag that allows commercial use beside prose that forbids it ("Apache-2.0 … for non-commercial
+    use only"): the sources disagree, so ``?``."""
+    st = next((x for x in card.statements if x.kind == "license_restriction"), None)
+    if st is None or own.answers is None or not own.answers.get("commercial"):
+        return None
+    note = f"the metadata says {own.license}, but the card's prose restricts its use: the sources disagree"
+    return Cell(UNKNOWN, own.license, own.points, own.answers,
+                (_from(st.where, "weights.restricted-in-prose", note), *own.evidence))
 
 
 def _binding_conflict(card: CardFacts, own: Cell, base: dict[str, Cell] | None) -> Cell | None:
@@ -443,6 +453,11 @@ def _pretraining_code(ctx: _Ctx, card: CardFacts) -> Cell:
     if unsettled:
         return _unknown("pretraining_code", card.url, ", ".join(unsettled), "repo.unread",
                         "the card links training code that could not be read")
+    fork = next((st for st in card.statements if st.kind == "unlinked_fork"), None)
+    if fork is not None:
+        return Cell(UNKNOWN, evidence=(_from(fork.where, "code.unlinked-fork",
+                                             "trained with a fork of a public framework that the card does not link: "
+                                             "whether the fork and its configuration are public is not settled"),))
     stated = _statement_parts(card, "code", "pretraining", "pretraining_code")
     if stated:
         return _cell(ctx, "pretraining_code", stated[:1])
@@ -492,6 +507,13 @@ def _inference_code(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
                        else "the repository the card presents as the model's code")
                 return _cell(ctx, "inference_code", [Part(_from(rl.where, f"repo.{kind}", f"{rl.repo}: {why}"),
                                                           part.result, part.level), part])
+    stated = next((x for x in card.licenses if x.origin == "code_prose"), None)
+    if stated is not None:  # "our code is released under the MIT License": the developer's own code, its licence
+        r = ctx.n.normalize(stated.value)
+        if r.known and r.points is not None:
+            return _cell(ctx, "inference_code", [Part(_from(stated.where, r.rule or "",
+                                                            "the licence the card states for the developer's code"),
+                                                      r)])
     for lib_ref in sorted(card.libraries, key=lambda x: ("library_name", "code", "tag", "prose").index(x.origin)
                           if x.origin in ("library_name", "code", "tag", "prose") else 9):
         lib = ctx.k.library(lib_ref.name)
@@ -698,6 +720,15 @@ def _harness(ctx: _Ctx, card: CardFacts, *, safety: bool, leaderboard: bool) -> 
         part = _known_repo_license(ctx, _HARNESS, "the Open LLM Leaderboard runs lm-evaluation-harness")
         if part is not None:
             return _cell(ctx, component, [part])
+    snippet = next((sg for sg in card.signals if sg.kind == "eval_code"), None)
+    lib = ctx.k.library(snippet.detail) if snippet is not None and not safety else None
+    if snippet is not None and lib is not None:  # the card shows the code that computes its results
+        part = _known_repo_license(ctx, lib.repo, f"evaluation code in the card uses {lib.library}")
+        if part is None:
+            r = ctx.n.normalize(lib.license)
+            part = Part(_ev(lib.source, lib.license, r.rule, f"libraries.yaml: {lib.library}"), r)
+        return _cell(ctx, component, [Part(_from(snippet.where, "evaluation.code-in-card",
+                                                "the card shows the evaluation code"), part.result, part.level), part])
     return None
 
 
