@@ -122,6 +122,8 @@ _BASE_PHRASES = re.compile(
     r"fine-tuned from model|model creator|(used|uses|use|start(ed)? from|initiali[sz]ed (from|with)) the "
     r"pre-?trained|off-the-shelf|starting point|replica of|distilled from|from (the )?original checkpoint|"
     r"initiali[sz]ed (from|with))\b|基于", re.I)
+_FIELD_PHRASE = re.compile(r"(base model|original model|model creator|finetuned from model|fine-tuned from model)",
+                           re.I)
 _NAMED_BASE = re.compile(r"(?:\b(?:based on|built on|fine-?tuned (?:from|on top of)|finetune of|off-the-shelf|"
                          r"continued pre-?training of|replica of|distilled from)\s+(?:the\s+)?|基于)"
                          r"([A-Za-z][A-Za-z0-9.-]*\d[A-Za-z0-9.-]*|"
@@ -153,6 +155,8 @@ _LEADERBOARD = ("open_llm_leaderboard", "open-llm-leaderboard")
 _HARNESS_REPO = "EleutherAI/lm-evaluation-harness"
 _LM_EVAL_TABLE = re.compile(r"(^|\|)\s*Tasks\s*\|\s*Version\s*\|\s*(Filter\s*\|\s*n-shot|Fewshot)|"
                             r"\blm[-_]eval(uation)?[-_]harness\b|\blm_eval\b", re.I)
+_METRIC_CODE = re.compile(r"\b(evaluate\.|load_metric|metric|compute\(|accuracy|wer|bleu|rouge|f1_score|perplexity|"
+                          r"lm_eval|benchmark)\b", re.I)
 _SCORES = re.compile(r"(\d+(\.\d+)?\s?%|\b0?\.\d{2,}\b|\b\d{1,3}\.\d{1,2}\b)")
 _SAFETY_EVAL = re.compile(r"\b(fairness|toxicity|red[- ]?team\w*|jailbreak\w*|(safety|bias|harm\w*) "
                           r"(evaluation|benchmark|results?|tests?))\b", re.I)
@@ -337,9 +341,11 @@ class _CardReader:
                     if phrase is None:
                         continue
                     after = sent[phrase.start():]
+                    # a field ("Base model: [X]") names its value right away; a verb ("fine-tuned from") a little later
+                    reach = 40 if _FIELD_PHRASE.match(phrase.group(0)) else 160
                     for ln in self.doc.links:  # a model page linked after "fine-tuned from", "based on", …
                         at = after.find(ln.text) if ln.section == section and ln.text else -1
-                        hub = _hub_model_id(ln.url, repo.id) if 0 <= at <= 160 else None
+                        hub = _hub_model_id(ln.url, repo.id) if 0 <= at <= reach else None
                         if hub and not _NOT_A_BASE.search(after[:at]):
                             add(hub, guess, "prose", self.where(section, sent))
                     if not f.bases:
@@ -645,7 +651,7 @@ class _CardReader:
                     harness_named.add(known.repo.lower())
                     f.repos.append(RepoLink(known.repo, found, "evaluation", self.where(b.section, b.text[:200]),
                                             "evaluation", named_only=True))
-            if b.kind == "code":  # the evaluation code itself, shown in the card
+            if b.kind == "code" and _METRIC_CODE.search(b.text):  # the evaluation code itself, shown in the card
                 for m in _IMPORT.finditer(b.text):
                     lib = k.library_imports.get((m.group(1) or m.group(2) or "").split(".")[0])
                     if lib is not None:

@@ -501,11 +501,12 @@ def _inference_code(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
                 and rf.status == "ok":
             if kind == "unknown" and rl.context not in ("usage", "code"):
                 continue
-            part = _repo_license(ctx, rf, f"the developer's own code: {rl.repo}")
+            part = _repo_license(ctx, rf, f"code that runs the model: {rl.repo}")
             if part is not None:
                 why = ("repository of the model's developer" if own else "the card's official code" if said
                        else "the repository the card presents as the model's code")
-                return _cell(ctx, "inference_code", [Part(_from(rl.where, f"repo.{kind}", f"{rl.repo}: {why}"),
+                rule = "inference.own-repository" if own or said else "inference.presented-repository"
+                return _cell(ctx, "inference_code", [Part(_from(rl.where, rule, f"{rl.repo}: {why}"),
                                                           part.result, part.level), part])
     stated = next((x for x in card.licenses if x.origin == "code_prose"), None)
     if stated is not None:  # "our code is released under the MIT License": the developer's own code, its licence
