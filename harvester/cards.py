@@ -7,7 +7,7 @@ parser never raises on content: it returns what it could read plus a reason for 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,11 +41,18 @@ class Card:
 
 
 def decode(data: bytes) -> str:
-    """Decode card bytes: UTF-8 (BOM tolerated), else Latin-1 so no byte is ever fatal."""
+    """Decode card bytes as UTF-8 (BOM tolerated); invalid bytes become U+FFFD, never fatal."""
+    return data.decode("utf-8-sig", "replace")
+
+
+def encoding_problem(data: bytes) -> str | None:
+    """Why bytes are not clean UTF-8 (a card problem the run records), or None."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = data.decode("utf-8-sig", "replace").count("\ufffd")
+        return f"not valid UTF-8 (first bad byte at offset {exc.start}): read with {bad} replacement characters"
+    return None
 
 
 def _load_yaml(text: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -95,15 +102,22 @@ def _lenient_front_matter(text: str, window: int = 15) -> tuple[dict[str, Any], 
 
 def parse_card(raw: bytes | str, *, lenient: bool = True, links: bool = True) -> Card:
     """Parse a README.md. ``lenient=False`` is exactly what the Hub reads as ``cardData``."""
-    truncated = False
+    truncated, problem = False, None
     if isinstance(raw, bytes):
         if len(raw) > MAX_CARD_BYTES:
             raw, truncated = raw[:MAX_CARD_BYTES], True
-        text = decode(raw)
+        text, problem = decode(raw), encoding_problem(raw if not truncated else raw[:-4])
     else:
         if len(raw) > MAX_CARD_BYTES:
             raw, truncated = raw[:MAX_CARD_BYTES], True
         text = raw.lstrip("\ufeff")
+    card = _parse_text(text, truncated, lenient, links)
+    if problem:
+        return replace(card, error="; ".join(filter(None, [problem, card.error])))
+    return card
+
+
+def _parse_text(text: str, truncated: bool, lenient: bool, links: bool) -> Card:
     block, body = split_front_matter(text)
     if block is not None:
         meta, err = _load_yaml(block)

@@ -102,7 +102,7 @@ def test_malformed_cards_are_partial_parses_with_reasons(hostile, clean_table, t
     expected = {
         "broken-yaml": "not valid YAML", "alias-bomb": "expands too far", "list-front-matter": "is a list",
         "scalar-front-matter": "is a str", "wrong-types": "license is int", "many-datasets": "3000 datasets",
-        "huge-card": "larger than the read limit", "python-tag": "not valid YAML",
+        "huge-card": "larger than the read limit", "python-tag": "not valid YAML", "non-utf8": "not valid UTF-8",
     }
     for name, reason in expected.items():
         assert reason in problems.get(f"malformed/{name}", ""), (name, problems.get(f"malformed/{name}"))
