@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DB     ?= harvester.db
 OUT    ?= out
 
-.PHONY: install run test bench lint clean accuracy corpus-report
+.PHONY: install run test bench lint clean accuracy corpus-report trial-signals
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml
 
 # The main job on the embedded default: crawl the bundled fixtures through a loopback fixture hub.
 run: install
+	mkdir -p $(OUT)
 	$(BIN)/harvester crawl --db $(DB) --serve-fixtures fixtures
 	$(BIN)/harvester export --db $(DB) --format csv --out $(OUT)/taxonomy.csv
 	$(BIN)/harvester export --db $(DB) --format json --out $(OUT)/taxonomy.json
@@ -40,5 +41,11 @@ corpus-report: install
 lint: install
 	$(BIN)/ruff check harvester tests
 
+# SIGINT and SIGTERM at 8 random points each of a crawl of 120 corpus models at 200 ms latency
+# (needs ../shared/corpus); the last line is one JSON object with the figures.
+trial-signals: install
+	$(BIN)/python -m harvester.trials
+
 clean:
-	rm -rf $(VENV) $(OUT) $(DB) $(DB)-wal $(DB)-shm .pytest_cache
+	rm -rf $(VENV) $(OUT) $(DB) $(DB)-wal $(DB)-shm $(DB).lock .pytest_cache
+	rm -f *.lock

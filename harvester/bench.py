@@ -214,7 +214,7 @@ def bench_rescore(db: Path) -> float:
 
     n, k = Normalizer(load_rules()), load_knowledge()
     with Store(db) as store:
-        run = store.last_scored_run()
+        run = store.report_run()
         rescore_run(store, run.id, k, n)  # facts of this reader version are stored by the crawl already
         t0 = time.perf_counter()
         count, _ = rescore_run(store, run.id, k, n)
@@ -248,7 +248,7 @@ def _seed(db: Path, n: int) -> float:
                 if lic not in templates:
                     templates[lic] = score(facts, k, norm)
                 store.save_model(run, h, *templates[lic], facts)
-        store.finish_run(run, "ok", {"models_ok": n, "seeded": True})
+        store.finish_run(run, "complete", {"models_ok": n, "seeded": True})
     return time.perf_counter() - t0
 
 

@@ -1,30 +1,28 @@
-"""The crawl: select models, harvest each (card, datasets, repositories, base models), score, store.
+"""Per-model work of a crawl: harvest one model (card, datasets, repositories, base models) and score it.
 
-Every model is committed in its own transaction; a model that fails is recorded with its reason and
-the crawl goes on. Models are harvested by a bounded pool of workers; datasets, repositories and
-base models are fetched once per run and shared; a model whose ``sha`` did not change since its last
-harvest costs no request at all (its evidence and cells are carried into the new run).
+Datasets, repositories and base models are fetched once per run and shared between the models
+that cite them. Which models are crawled is ``harvester.selection``; the run loop that feeds them to
+workers, commits and stops is ``harvester.pipeline``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import queue
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 import httpx
-from huggingface_hub.errors import HfHubHTTPError
 
 from harvester.cards import as_list, decode, field_problems, parse_card
 from harvester.fetch.github import GRAPHQL_BATCH, GithubSource, GraphqlRepo
+from harvester.fetch.guard import HostDown, HostGuard
 from harvester.fetch.hub import Gated, HubSource, NotFound
 from harvester.fetch.limits import RateLimiter
 from harvester.harvest import GithubRepoEvidence, Harvest, RepoCard
@@ -45,44 +43,9 @@ MAX_BASE_DEPTH = 3
 MAX_LICENSE_CHARS = 512_000
 MODEL_CACHE = 20_000  # harvested model cards kept for reuse as base models
 MAX_BASE_BODY = 100_000  # a base model's prose kept in a bundle: its training sections are read
-COPY_BATCH = 500
 MAX_README_CHARS = 200_000
 README_CONTEXTS = {"training", "training_section", "code", "usage"}
 """A repository linked in these places, and unknown to the rules, is read through its README."""
-
-EXIT_OK, EXIT_FATAL, EXIT_PARTIAL = 0, 1, 3
-
-
-@dataclass
-class Selection:
-    models: list[str] | None = None  # explicit ids (--models FILE)
-    authors: list[str] = field(default_factory=list)
-    search: str | None = None
-    filters: list[str] = field(default_factory=list)
-    limit: int | None = None
-    since: str | None = None  # "last" or an ISO date: only models created or modified after it
-
-    def as_params(self) -> dict[str, Any]:
-        return {"models": len(self.models) if self.models is not None else None, "authors": self.authors,
-                "search": self.search, "filters": self.filters, "limit": self.limit, "since": self.since}
-
-
-def read_model_list(lines: Iterable[str]) -> list[str]:
-    """One model id per line; blank lines and ``#`` comments ignored; order kept, repeats dropped."""
-    out: dict[str, None] = {}
-    for line in lines:
-        item = line.split("#", 1)[0].strip()
-        if item:
-            out.setdefault(item, None)
-    return list(out)
-
-
-def parse_since(value: str) -> dt.datetime:
-    try:
-        d = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"--since {value!r}: expected 'last' or an ISO date such as 2026-11-01") from exc
-    return d if d.tzinfo else d.replace(tzinfo=dt.UTC)
 
 
 class HarvestFailure(Exception):
@@ -141,9 +104,9 @@ class _GraphqlBatcher:
         self.queue.put((name, fut))
         return fut.result()
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 30.0) -> None:
         self.queue.put(None)
-        self.thread.join(timeout=30)
+        self.thread.join(timeout=wait_s)
 
     def _loop(self) -> None:
         while True:
@@ -172,10 +135,11 @@ class _GraphqlBatcher:
 
 
 class Crawler:
+    """Harvests and scores single models, from worker threads; shares what several models cite."""
+
     def __init__(self, store: Store, hub: HubSource, github: GithubSource, *,
                  knowledge: Knowledge | None = None, normalizer: Normalizer | None = None,
-                 workers: int = 8, limiter: RateLimiter | None = None,
-                 progress: Callable[[int, int, int], None] | None = None) -> None:
+                 workers: int = 8, limiter: RateLimiter | None = None, outage_s: float = 10.0) -> None:
         self.store = store
         self.hub = hub
         self.github = github
@@ -183,7 +147,11 @@ class Crawler:
         self.n = normalizer or default_normalizer()
         self.workers = max(1, workers)
         self.limiter = limiter or RateLimiter({})
-        self.progress = progress
+        self.stop = threading.Event()  # set when the run stops: no request starts, every wait ends
+        self.guards: dict[str, HostGuard] = {}
+        for source in (hub, github):
+            source.guard = self.guards.setdefault(source.endpoint,
+                                                  HostGuard(source.endpoint, self.stop, window_s=outage_s))
         hub.on_retry = lambda exc: self._retried("hub", exc)
         github.on_retry = lambda exc: self._retried("github", exc)
         hub.on_request = github.on_request = self._request
@@ -201,7 +169,7 @@ class Crawler:
 
     # -- bookkeeping (any thread) -----------------------------------------------------------------
     def _request(self, bucket: str) -> None:
-        self.limiter.acquire(bucket)
+        self.limiter.acquire(bucket, self.stop)
         with self._lock:
             self.requests[bucket] += 1
 
@@ -216,27 +184,6 @@ class Crawler:
     def _problem(self, model_id: str, reason: str) -> None:
         with self._lock:
             self.problems.setdefault(model_id, []).append(reason)
-
-    # -- selection ------------------------------------------------------------------------------
-    def select(self, sel: Selection, watermark: dt.datetime | None) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """(model id, listing info or None) pairs; listing info saves one API call per model.
-
-        With a watermark the listing is read newest-modified first and stops at the first model
-        not modified since: an unchanged hub costs one listing page.
-        """
-        if sel.models is not None:
-            yield from ((m, None) for m in (sel.models[: sel.limit] if sel.limit else sel.models))
-            return
-        authors: list[str | None] = list(sel.authors) or [None]
-        for author in authors:
-            listing = self.hub.list_models(author=author, search=sel.search, filter=sel.filters or None,
-                                           limit=sel.limit, sort="lastModified" if watermark else None)
-            for info in listing:
-                if watermark is not None:
-                    changed = max(_when(info.get("lastModified")), _when(info.get("createdAt")))
-                    if changed <= watermark:
-                        break
-                yield info["id"], info
 
     # -- harvesting (worker threads) --------------------------------------------------------------
     def _hub_card(self, repo_id: str, info: dict[str, Any] | None = None, kind: str = "model") -> RepoCard:
@@ -254,7 +201,9 @@ class Crawler:
         card_data = dict(info.get("cardData") or {})
         if info.get("client_error"):
             self._problem(repo_id, str(info["client_error"]))
-        repo = RepoCard(repo_id, sha=info.get("sha"), url=url,
+        sha = info.get("sha")
+        url = self.hub.model_url(repo_id, sha) if kind == "model" else self.hub.dataset_url(repo_id, sha)
+        repo = RepoCard(repo_id, sha=sha, url=url,
                         info={k: v for k, v in info.items() if k not in ("cardData", "client_error")},
                         card_data=card_data, card_source="api" if card_data else None)
         if kind != "model":
@@ -303,6 +252,7 @@ class Crawler:
             repo.card_error = "; ".join(filter(None, [repo.card_error, str(exc)]))
             return
         repo.license_file = path
+        repo.license_url = self.hub.model_url(repo.id, repo.sha, path)
         repo.license_text = decode(found.data or b"")[:MAX_LICENSE_CHARS]
 
     def _dataset(self, hub_id: str, requested_as: str) -> RepoCard:
@@ -317,7 +267,6 @@ class Crawler:
     def _dataset_card(self, hub_id: str) -> RepoCard:
         """A dataset's card through ``resolve`` (the files bucket, the larger allowance); the API only
         when there is no README to read."""
-        url = self.hub.dataset_url(hub_id)
         try:
             check_hub_id(hub_id)
             readme = self.hub.readme(hub_id, kind="dataset")
@@ -325,11 +274,12 @@ class Crawler:
             return RepoCard(hub_id, status="invalid", reason=str(exc))
         except NotFound as exc:
             if exc.repo_missing:
-                return RepoCard(hub_id, status="not_found", reason=str(exc), url=url)
+                return RepoCard(hub_id, status="not_found", reason=str(exc), url=self.hub.dataset_url(hub_id))
             return self._hub_card(hub_id, kind="dataset")
         except Gated:
             return self._hub_card(hub_id, kind="dataset")
         card = parse_card(readme.data or b"", links=False)
+        url = self.hub.dataset_url(hub_id, readme.commit)
         return RepoCard(hub_id, sha=readme.commit, url=url, card_data=card.metadata,
                         card_source="readme" + ("-recovered" if card.recovered else ""),
                         card_error=card.error, body=card.body[:20_000])
@@ -504,125 +454,26 @@ class Crawler:
         cells, review = score(facts, self.k, self.n)
         return h, facts, cells, review
 
-    # -- the run (main thread: the only one that writes) --------------------------------------------
-    def run(self, sel: Selection, params: dict[str, Any] | None = None) -> tuple[int, int]:
-        """Crawl a selection into a run. Returns (run id, exit code)."""
-        with self.store.crawl_lock():
-            if self.github.token:
-                self._graphql = _GraphqlBatcher(self.github)
-            try:
-                return self._run(sel, params)
-            finally:
-                if self._graphql is not None:
-                    self._graphql.close()
-                    self._graphql = None
+    # -- run lifecycle (main thread) ------------------------------------------------------------------
+    def open(self) -> None:
+        """Start the helpers a run needs: with a GitHub token, the GraphQL batcher."""
+        if self.github.token:
+            self._graphql = _GraphqlBatcher(self.github)
 
-    def _run(self, sel: Selection, params: dict[str, Any] | None) -> tuple[int, int]:
-        all_params = {**sel.as_params(), **(params or {})}
-        previous = self.store.last_run_with_status("ok", "partial")
-        resumed = self.store.resumable_run(all_params)
-        run_id = resumed if resumed is not None else self.store.begin_run(all_params)
-        done = self.store.harvested_ids(run_id) if resumed is not None else set()
-        watermark = self._watermark(sel, previous)
-        latest = self.store.latest_shas()
-        t0 = time.monotonic()
-        ok = len(done)
-        failed = carried = 0
-        newest_seen = ""
-        status = "failed"
-        to_copy: list[tuple[str, int]] = []
-        try:
-            with ThreadPoolExecutor(self.workers, thread_name_prefix="harvest") as pool, \
-                    self.store.group_commit() as commit_tick:
-                pending: dict[Future[Any], str] = {}
+    def close(self, wait_s: float = 30.0) -> None:
+        """Stop the helpers; a stopping run waits for none of them (they are daemon threads)."""
+        self.stop.set()
+        if self._graphql is not None:
+            self._graphql.close(wait_s)
+            self._graphql = None
 
-                def drain(block: bool) -> None:
-                    nonlocal ok, failed
-                    if not pending:
-                        return
-                    finished, _ = wait(list(pending), timeout=None if block else 0, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        model_id = pending.pop(fut)
-                        if self._store_result(run_id, model_id, fut):
-                            ok += 1
-                        else:
-                            failed += 1
-                        commit_tick()
-                        self._tick(ok + failed + carried)
+    def down(self) -> HostDown | None:
+        """The first host declared down, if any: the run stops as one fatal error."""
+        return next((g.down for g in self.guards.values() if g.down is not None), None)
 
-                for model_id, info in self.select(sel, watermark):
-                    if model_id in done:
-                        continue
-                    done.add(model_id)
-                    if info is not None:
-                        newest_seen = max(newest_seen, str(info.get("lastModified") or ""),
-                                          str(info.get("createdAt") or ""))
-                    prior = latest.get(model_id)
-                    if info is not None and prior is not None and prior[0] and prior[0] == info.get("sha"):
-                        to_copy.append((model_id, prior[1]))  # unchanged since its last harvest: no request
-                        carried += 1
-                        if len(to_copy) >= COPY_BATCH:
-                            self.store.copy_models(run_id, to_copy)
-                            to_copy.clear()
-                            self._tick(ok + failed + carried)
-                        continue
-                    pending[pool.submit(self._work, model_id, info)] = model_id
-                    while len(pending) >= self.workers * 4:
-                        drain(block=True)
-                    drain(block=False)
-                while pending:
-                    drain(block=True)
-            if to_copy:
-                self.store.copy_models(run_id, to_copy)
-            if watermark is not None and previous is not None:
-                carried += self.store.carry_forward(run_id, previous.id)
-            status = "partial" if failed else "ok"
-        finally:
-            self._flush_cache()
-            summary = {
-                "models_ok": ok + carried, "models_harvested": ok, "models_carried": carried, "models_failed": failed,
-                "seconds": round(time.monotonic() - t0, 3), "requests": dict(self.requests), **dict(self.counts),
-                "watermark": max(newest_seen, (previous.summary or {}).get("watermark", "") if previous else ""),
-                "failures": self.store.failures(run_id),
-                "card_problems": [{"model_id": m, "reasons": r} for m, r in sorted(self.problems.items())],
-            }
-            self.store.finish_run(run_id, status, summary)
-            log.info("run %s %s", run_id, status, extra={"event": "run_done", "run": run_id, "status": status,
-                                                           "summary": {k: v for k, v in summary.items()
-                                                                       if k not in ("failures", "card_problems")}})
-        return run_id, (EXIT_PARTIAL if failed else EXIT_OK)
-
-    def _watermark(self, sel: Selection, previous: Any) -> dt.datetime | None:
-        if sel.since is None:
-            return None
-        if sel.since == "last":
-            mark = (previous.summary or {}).get("watermark") if previous is not None else None
-            return parse_since(mark) if mark else None  # no earlier run: a full crawl
-        return parse_since(sel.since)
-
-    def _store_result(self, run_id: int, model_id: str, fut: Future[Any]) -> bool:
-        try:
-            h, facts, cells, review = fut.result()
-            self.store.save_model(run_id, h, cells, review, facts)
-            log.info("harvested %s", model_id, extra={"event": "model_ok", "model": model_id})
-            return True
-        except HarvestFailure as exc:
-            reason, stage = exc.reason, exc.stage
-        except (httpx.HTTPError, HfHubHTTPError, OSError, ValueError) as exc:
-            reason, stage = f"{type(exc).__name__}: {exc}", "fetch"
-        except Exception as exc:  # a crawl survives any single model's failure
-            reason, stage = f"{type(exc).__name__}: {exc}", "internal"
-            log.exception("internal error on %s", model_id)
-        self.store.record_failure(run_id, model_id, stage, reason)
-        log.warning("failed %s: %s", model_id, reason, extra={"event": "model_failed", "model": model_id,
-                                                                "reason": reason})
-        return False
-
-    def _tick(self, n: int) -> None:
-        if n % 50 == 0:
-            self._flush_cache()
-        if self.progress is not None:
-            self.progress(n, self.requests.total(), self.counts["retries_hub"] + self.counts["retries_github"])
+    def take_problems(self, model_id: str) -> list[str]:
+        with self._lock:
+            return self.problems.pop(model_id, [])
 
     def _flush_cache(self) -> None:
         with self._lock:
@@ -630,11 +481,3 @@ class Crawler:
         if updates:
             self.store.cache_put(updates)
 
-
-def _when(value: Any) -> dt.datetime:
-    if not value:
-        return dt.datetime.min.replace(tzinfo=dt.UTC)
-    try:
-        return parse_since(str(value))
-    except ValueError:
-        return dt.datetime.min.replace(tzinfo=dt.UTC)

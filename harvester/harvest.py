@@ -60,6 +60,7 @@ class RepoCard:
     url: str | None = None
     requested_as: str | None = None  # the name as the citing card wrote it
     license_file: str | None = None  # path of a licence file inside the repo (from license_link)
+    license_url: str | None = None  # its public page at the revision harvested
     license_text: str | None = None
 
 

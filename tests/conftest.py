@@ -33,11 +33,13 @@ def _guarded_connect(self: socket.socket, address: object) -> object:
 
 
 @pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never touch the network: any non-loopback connect fails the test."""
+def no_network(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never touch the network (any non-loopback connect fails the test), nor the user's own
+    rules folder (``~/.config/harvester/rules``): each reads an empty one of its own."""
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.setenv("HARVESTER_RULES", str(tmp_path_factory.mktemp("user-rules")))
 
 
 @pytest.fixture(scope="session")

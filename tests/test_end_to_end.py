@@ -20,7 +20,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_crawl_fixtures_and_export(tmp_path, capsys):
     db = tmp_path / "h.db"
     assert main(["crawl", "--db", str(db), "--serve-fixtures", str(FIXTURES)]) == 0
-    assert "9 models harvested, 0 failed" in capsys.readouterr().out
+    assert "run 1 complete: 9 models stored (9 harvested, 0 carried), 0 failed" in capsys.readouterr().out
     out = tmp_path / "t.csv"
     assert main(["export", "--db", str(db), "--format", "csv", "--out", str(out)]) == 0
     rows = _rows(out)

@@ -171,7 +171,7 @@ def test_sigkill_mid_run_then_rerun_resumes_and_gives_the_same_table(hostile, cl
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         statuses = [r[0] for r in con.execute("SELECT status FROM runs ORDER BY id")]
-    assert statuses == ["ok"]  # the rerun went on with the killed run: one run, as if uninterrupted
+    assert statuses == ["complete"]  # the rerun went on with the killed run: one run, as if uninterrupted
     assert _export(db, tmp_path / "k.csv") == clean_table
 
 

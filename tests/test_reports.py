@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -64,8 +67,8 @@ def test_html_carries_no_live_hostile_markup(crawled, tmp_path):
 
 
 def test_review_queue_lists_hostile_unknown_license_and_resolve_applies(crawled, tmp_path, capsys):
-    rules = tmp_path / "rules"
-    shutil.copytree(RULES_DIR, rules)
+    rules = tmp_path / "my-rules"  # the user's own folder: created on the first decision
+    bundled = {p: p.read_bytes() for p in RULES_DIR.rglob("*.yaml")}
     db = tmp_path / "h.db"
     shutil.copy(crawled, db)
     capsys.readouterr()
@@ -79,6 +82,7 @@ def test_review_queue_lists_hostile_unknown_license_and_resolve_applies(crawled,
     assert main(["review", "resolve", "raw:acme-weights-license-v3", "--db", str(db), "--rules", str(rules),
                  "--as", "LicenseRef-acme-weights-3", "--answers", "Y,N,Y,Y,N"]) == 0
     assert "LicenseRef-acme-weights-3" in (rules / "licenses" / "reviewed.yaml").read_text()
+    assert {p: p.read_bytes() for p in RULES_DIR.rglob("*.yaml")} == bundled  # the installed rules are untouched
     assert main(["rescore", "--db", str(db), "--rules", str(rules)]) == 0
     capsys.readouterr()
     main(["explain", "acme/custom-license", "--db", str(db), "--json"])
@@ -112,3 +116,78 @@ def test_diff_names_a_model_whose_license_changed(tmp_path, capsys):
     assert doc["removed"] == ["acme/prose-only"]
     assert main(["diff", "--db", str(db), "--format", "md"]) == 0
     assert "| harvester-demo/tiny-base | weights | D5 → D3 |" in capsys.readouterr().out
+
+
+CUSTOM_TERMS = """ACME Research Model Licence
+
+Unlike the GNU General Public License, these terms and conditions allow research use only. You may not
+distribute the weights, offer them as a service or use them to train another model. All rights not
+granted here are reserved by ACME.
+""" + "Further conditions apply to every copy of the weights and to every output they produce. " * 6
+
+MIT_PLUS = """MIT License
+
+Copyright (c) 2024 ACME
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and associated
+documentation files (the "Software"), to deal in the Software without restriction, subject to the following
+conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or substantial portions
+of the Software.
+""" + "Additional restriction: the Software may not be used for any purpose the author disapproves of. " * 30
+
+
+def test_review_show_prints_the_whole_text_and_a_closest_licence_only_when_real(tmp_path, capsys):
+    hub = tmp_path / "hub"
+    for name, text in (("custom-terms", CUSTOM_TERMS), ("mit-plus", MIT_PLUS)):
+        folder = hub / "models" / "acme" / name
+        folder.mkdir(parents=True)
+        (folder / "README.md").write_text("---\nlicense: other\nlicense_link: LICENSE\n---\n# a model\n")
+        (folder / "LICENSE").write_text(text)
+    db = tmp_path / "r.db"
+    assert main(["crawl", "--db", str(db), "--serve-fixtures", str(hub), "-q"]) == 0
+    with sqlite3.connect(db) as con:
+        stored = dict(con.execute("SELECT model_id, hint FROM review WHERE component = 'weights'").fetchall())
+    assert stored["acme/custom-terms"] is not None  # the normaliser's loose guess, kept as evidence ...
+    capsys.readouterr()
+    assert main(["review", "list", "--db", str(db), "--format", "json"]) == 0
+    shown = {g["models"][0]: g for g in json.loads(capsys.readouterr().out)}
+    assert shown["acme/custom-terms"]["hint"] is None  # ... is not shown: one shared phrase is no match
+    assert shown["acme/mit-plus"]["hint"] == "MIT"  # every MIT phrase and more: closest is real
+    key = shown["acme/custom-terms"]["key"]
+    assert main(["review", "show", key, "--db", str(db)]) == 0
+    text = capsys.readouterr().out
+    assert CUSTOM_TERMS.strip() in text  # the whole licence text, not a 160-character excerpt
+    assert "models affected (1):\n  acme/custom-terms\n" in text
+    assert "closest licence:  none that the text really matches" in text
+    # resolve writes to the user's rules folder ($HARVESTER_RULES here), never into the installed package
+    assert main(["review", "resolve", key, "--db", str(db), "--as", "LicenseRef-acme-research", "--answers",
+                 "Y,N,N,Y,N"]) == 0
+    reviewed = Path(os.environ["HARVESTER_RULES"]) / "licenses" / "reviewed.yaml"
+    assert "LicenseRef-acme-research" in reviewed.read_text()
+
+
+def test_the_default_rules_folder_is_the_users_own(monkeypatch, tmp_path):
+    from harvester.licenses.rules import user_rules_dir
+
+    monkeypatch.delenv("HARVESTER_RULES")
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert user_rules_dir() == tmp_path / ".config" / "harvester" / "rules"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    assert user_rules_dir() == tmp_path / "cfg" / "harvester" / "rules"
+    assert not str(user_rules_dir()).startswith(str(RULES_DIR.parent))
+
+
+def test_evidence_links_are_public_pages_pinned_to_the_revision_read(crawled, capsys):
+    capsys.readouterr()
+    assert main(["export", "--db", str(crawled), "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    sources = {e["source"] for m in doc["models"] for c in m["cells"].values() for e in c["evidence"]}
+    links = {s for s in sources if s.startswith(("http://", "https://"))}
+    assert links and not [s for s in links if "127.0.0.1" in s or s.startswith("http://")]
+    pinned = re.compile(r"^https://huggingface\.co/(datasets/)?[\w.-]+(/[\w.-]+)?/blob/[0-9a-f]{40}/(README\.md|LICENSE)$")
+    hub_links = [s for s in links if s.startswith("https://huggingface.co/")]
+    assert hub_links and all(pinned.match(s) for s in hub_links), [s for s in hub_links if not pinned.match(s)]
+    assert "https://huggingface.co/acme/linked-license/blob/" in " ".join(hub_links)  # a licence file, pinned too

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from harvester import __version__
+from harvester.fetch.guard import HostGuard
 from harvester.fetch.retry import RetryPolicy, call_with_retries, expect_json
 from harvester.ids import check_github_id
 
@@ -45,6 +46,7 @@ class GithubSource:
         self.policy = policy or RetryPolicy()
         self.on_retry = on_retry
         self.on_request: Callable[[str], None] | None = None
+        self.guard: HostGuard | None = None  # stop promptly; a host that is down is one fatal error
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
@@ -72,7 +74,7 @@ class GithubSource:
                 resp.raise_for_status()
             return resp.status_code, expect_json(resp), resp.headers.get("etag")
 
-        return call_with_retries(get, self.policy, on_retry=self.on_retry)
+        return call_with_retries(get, self.policy, on_retry=self.on_retry, guard=self.guard, what=f"GET {path}")
 
     def repo(self, full_name: str, etag: str | None = None) -> tuple[int, dict[str, Any] | None, str | None]:
         """(status, repository JSON after following renames, ETag); 404 gives None, 304 "as before"."""
@@ -120,7 +122,8 @@ class GithubSource:
                 resp.raise_for_status()
             return expect_json(resp)
 
-        body = call_with_retries(post, self.policy, on_retry=self.on_retry)
+        body = call_with_retries(post, self.policy, on_retry=self.on_retry, guard=self.guard,
+                                 what=f"GraphQL {names[0]} and {len(names) - 1} more")
         data = (body or {}).get("data") or {}
         out: dict[str, GraphqlRepo | None] = {}
         for i, name in enumerate(names):

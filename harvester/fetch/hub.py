@@ -13,6 +13,7 @@ from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNot
 from huggingface_hub.hf_api import DatasetInfo, ModelInfo
 from huggingface_hub.utils import get_session, hf_raise_for_status
 
+from harvester.fetch.guard import HostGuard
 from harvester.fetch.retry import BadResponse, RetryPolicy, call_with_retries, expect_json, response_of
 from harvester.ids import check_hub_id, check_revision
 
@@ -104,6 +105,7 @@ class HubSource:
         self.policy = policy or RetryPolicy()
         self.on_retry = on_retry
         self.on_request: Callable[[str], None] | None = None  # rate limiter + request counter, per bucket
+        self.guard: HostGuard | None = None  # stop promptly; a host that is down is one fatal error
         self.api = HfApi(endpoint=self.endpoint, token=token or False)
 
     def _before(self, bucket: str) -> None:
@@ -113,12 +115,12 @@ class HubSource:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
-    def _retry(self, fn: Callable[[], Any]) -> Any:
-        return call_with_retries(fn, self.policy, on_retry=self.on_retry)
+    def _retry(self, fn: Callable[[], Any], what: str) -> Any:
+        return call_with_retries(fn, self.policy, on_retry=self.on_retry, guard=self.guard, what=what)
 
     def _call(self, fn: Callable[[], Any], what: str) -> Any:
         try:
-            return self._retry(fn)
+            return self._retry(fn, what)
         except (HfHubHTTPError, httpx.HTTPStatusError) as exc:
             raise _translate(exc, what) from exc
 
@@ -156,11 +158,12 @@ class HubSource:
 
     def list_models(self, *, author: str | None = None, search: str | None = None,
                     filter: list[str] | None = None, limit: int | None = None,
-                    sort: str | None = None) -> Iterator[dict[str, Any]]:
+                    sort: str | None = None, on_total: Callable[[int], None] | None = None) -> Iterator[dict[str, Any]]:
         """One listing request per page, with card data and sha: no per-model info call needed.
 
         Pages are fetched with the client's session and parsed by its ``ModelInfo``; each page is
-        retried on its own, so a fault on page 40 does not restart the listing. A page with card
+        retried on its own, so a fault on page 40 does not restart the listing. ``on_total`` hears the
+        listing's size when the server sends ``X-Total-Count`` (for a progress bar). A page with card
         data takes the server time in proportion to its size: one that times out is asked again at
         half the size (down to ``MIN_PAGE_SIZE``) instead of being repeated until the retries run out.
         """
@@ -192,6 +195,9 @@ class HubSource:
                 items = expect_json(resp)
                 if not isinstance(items, list):
                     raise BadResponse(f"{resp.request.url.path}: a listing page is not a JSON array")
+                total = resp.headers.get("x-total-count", "")
+                if first and on_total is not None and total.isdigit():
+                    on_total(int(total))
                 return items, resp.links.get("next", {}).get("url")
 
             items, url = self._call(get, "model listing")
@@ -242,7 +248,7 @@ class HubSource:
 
         what = f"{kind} {repo_id} {filename}"
         try:
-            return self._retry(get)
+            return self._retry(get, what)
         except httpx.HTTPStatusError as exc:
             code = exc.response.status_code
             if code in (401, 403) and exc.response.headers.get("x-error-code") == "GatedRepo":
@@ -252,8 +258,19 @@ class HubSource:
                 raise NotFound(f"{what}: not found (HTTP {code})", repo_missing=missing) from exc
             raise
 
-    def model_url(self, repo_id: str) -> str:
-        return f"{self.endpoint}/{repo_id}"
+    def model_url(self, repo_id: str, revision: str | None = None, path: str = "README.md") -> str:
+        """Evidence link: the public page of the card (or ``path``) at the revision harvested."""
+        return hub_page("model", repo_id, revision, path)
 
-    def dataset_url(self, repo_id: str) -> str:
-        return f"{self.endpoint}/datasets/{repo_id}"
+    def dataset_url(self, repo_id: str, revision: str | None = None, path: str = "README.md") -> str:
+        return hub_page("dataset", repo_id, revision, path)
+
+
+def hub_page(kind: str, repo_id: str, revision: str | None = None, path: str | None = None) -> str:
+    """The public Hub page of a repository, or of one file pinned to a revision.
+
+    Always on the public host: a crawl of a mirror or a fixture hub links readers to the page people
+    can open, not to the endpoint the crawler happened to use.
+    """
+    base = f"{PUBLIC_ENDPOINT}/{'datasets/' if kind == 'dataset' else ''}{repo_id}"
+    return f"{base}/blob/{revision}/{path}" if revision and path else base

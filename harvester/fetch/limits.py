@@ -5,9 +5,12 @@ Spending the allowance evenly keeps a crawl at the limit instead of bouncing off
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
+
+from harvester.fetch.guard import Stopped
 
 # Documented limits (shared/reference/hub-api.md): Hub per 5-minute window, GitHub per hour.
 ANONYMOUS = {"hub_api": 500 / 300, "hub_files": 3000 / 300, "github_rest": 60 / 3600, "github_graphql": 0.0}
@@ -27,7 +30,8 @@ class RateLimiter:
         self.clock, self.sleep = clock, sleep
         self.lock = threading.Lock()
 
-    def acquire(self, bucket: str) -> None:
+    def acquire(self, bucket: str, cancel: threading.Event | None = None) -> None:
+        """``cancel`` ends the wait at once (a stopping crawl) with :class:`Stopped`."""
         rate = self.rates.get(bucket)
         if rate is None:
             return
@@ -41,7 +45,10 @@ class RateLimiter:
                     return
                 self.tokens[bucket] = tokens
                 wait = (1 - tokens) / rate
-            self.sleep(wait)
+            if cancel is None:
+                self.sleep(wait)
+            elif cancel.wait(wait):
+                raise Stopped()
 
 
 def parse_rates(values: list[str] | None, defaults: dict[str, float]) -> dict[str, float]:
@@ -49,7 +56,12 @@ def parse_rates(values: list[str] | None, defaults: dict[str, float]) -> dict[st
     rates = dict(defaults)
     for item in values or []:
         name, _, value = item.partition("=")
-        if name not in ANONYMOUS or not value:
-            raise ValueError(f"--rate {item!r}: expected one of {', '.join(ANONYMOUS)}=REQUESTS_PER_SECOND")
-        rates[name] = float(value)
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = -1.0
+        if name not in ANONYMOUS or not math.isfinite(rate) or rate < 0:
+            raise ValueError(f"--rate {item!r}: expected one of {', '.join(ANONYMOUS)}=REQUESTS_PER_SECOND "
+                             "(a number >= 0; 0 switches the limit off)")
+        rates[name] = rate
     return rates

@@ -7,10 +7,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_random_exponential
+
+if TYPE_CHECKING:
+    from harvester.fetch.guard import HostGuard
 
 T = TypeVar("T")
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -97,8 +100,13 @@ def _sleep(seconds: float) -> None:
 
 def call_with_retries(fn: Callable[[], T], policy: RetryPolicy | None = None,
                       sleep: Callable[[float], Any] | None = None,
-                      on_retry: Callable[[BaseException], None] | None = None) -> T:
-    """Run ``fn`` and retry transient failures with jittered exponential backoff (or as the server asks)."""
+                      on_retry: Callable[[BaseException], None] | None = None,
+                      guard: HostGuard | None = None, what: str = "") -> T:
+    """Run ``fn`` and retry transient failures with jittered exponential backoff (or as the server asks).
+
+    With a ``guard``, no attempt starts once the crawl is stopping, backoffs end early, and each
+    outcome tells the guard whether the host answered (``what`` names the request in its error).
+    """
     p = policy or RetryPolicy()
 
     def before_sleep(state: RetryCallState) -> None:
@@ -111,11 +119,24 @@ def call_with_retries(fn: Callable[[], T], policy: RetryPolicy | None = None,
             return (state.seconds_since_start or 0.0) > p.patience  # waiting is what the server asked for
         return state.attempt_number >= p.attempts
 
+    def attempt() -> T:
+        if guard is None:
+            return fn()
+        guard.check()
+        try:
+            result = fn()
+        except Exception as exc:
+            guard.failed(exc, what)
+            raise
+        guard.ok()
+        return result
+
+    wait_for = guard.sleep if guard is not None else (sleep or (lambda s: _sleep(s)))
     retrying = Retrying(
         retry=retry_if_exception(is_transient), stop=stop,
-        wait=_Wait(p.base, p.cap), sleep=sleep or (lambda s: _sleep(s)), reraise=True, before_sleep=before_sleep,
+        wait=_Wait(p.base, p.cap), sleep=wait_for, reraise=True, before_sleep=before_sleep,
     )
-    return retrying(fn)
+    return retrying(attempt)
 
 
 def expect_json(resp: httpx.Response) -> Any:

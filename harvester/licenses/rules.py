@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -187,26 +188,41 @@ def _text_match(text: dict[str, Any], where: str) -> TextMatch:
                      str(text["title"]) if text.get("title") else None)
 
 
-def load_rules(directory: Path | None = None) -> RuleSet:
-    """Read every ``*.yaml`` under ``rules/licenses`` (reviewer decisions included)."""
+def user_rules_dir() -> Path:
+    """Where a reviewer's decisions live: ``$HARVESTER_RULES``, else ``$XDG_CONFIG_HOME/harvester/rules``
+    (``~/.config/harvester/rules``): a folder the user owns, never the installed package."""
+    if os.environ.get("HARVESTER_RULES"):
+        return Path(os.environ["HARVESTER_RULES"]).expanduser()
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "harvester" / "rules"
+
+
+def load_rules(directory: Path | None = None, extra_dirs: tuple[Path, ...] = ()) -> RuleSet:
+    """Read every ``*.yaml`` under ``rules/licenses``, then those of each folder in ``extra_dirs`` (a
+    user's rules folder: reviewer decisions) on top."""
     base = (directory or RULES_DIR) / "licenses"
     rules: list[LicenseRule] = []
     unflagged: dict[str, str] = {}
     extra: list[tuple[dict[str, Any], str]] = []
-    for path in sorted(base.glob("*.yaml")):
+    paths = sorted(base.glob("*.yaml"))
+    for folder in extra_dirs:
+        if folder.resolve() != (directory or RULES_DIR).resolve():
+            paths += sorted((folder / "licenses").glob("*.yaml"))
+    for path in paths:
+        name = path.name if path.parent == base else str(path)  # a user's file is named in full
         try:
             data = yaml.safe_load(path.read_text("utf-8")) or []
-        except yaml.YAMLError as exc:
-            raise RulesError(f"{path.name}: not valid YAML: {exc}") from exc
+        except (OSError, yaml.YAMLError) as exc:
+            raise RulesError(f"{name}: cannot be read: {exc}") from exc
         if not isinstance(data, list):
-            raise RulesError(f"{path.name}: expected a list of entries")
+            raise RulesError(f"{name}: expected a list of entries")
         for entry in data:
             if isinstance(entry, dict) and "tag" in entry and "id" not in entry:
                 unflagged[str(entry["tag"]).lower()] = str(entry.get("reason", ""))
             elif isinstance(entry, dict) and "alias_of" in entry:
-                extra.append((entry, path.name))
+                extra.append((entry, name))
             else:
-                rules.append(parse_rule(entry, path.name))
+                rules.append(parse_rule(entry, name))
     for entry, file in extra:  # reviewer decisions that add evidence to an existing licence
         target = str(entry["alias_of"])
         idx = next((i for i, r in enumerate(rules) if r.id.lower() == target.lower()), None)

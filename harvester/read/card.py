@@ -274,7 +274,7 @@ class _CardReader:
             if isinstance(value, str) and value.strip():
                 f.licenses.append(LicenseInput(value.strip(), key, Where(self.url, "", value.strip())))
         if self.repo.license_text is not None and self.repo.license_file:
-            src = f"{self.url}/blob/main/{self.repo.license_file}"
+            src = self.repo.license_url or f"{self.url}/blob/main/{self.repo.license_file}"
             where = Where(src, "", self.repo.license_file)
             f.licenses.append(LicenseInput(self.repo.license_file, "license_file", where, self.repo.license_text))
         prompt = cd.get("extra_gated_prompt")

@@ -26,7 +26,8 @@ def to_csv(cells: Cells) -> str:
 
 def to_json(cells: Cells, run: Run) -> str:
     doc = {
-        "run": {"id": run.id, "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status},
+        "run": {"id": run.id, "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status,
+                "scope": run.scope},
         "components": list(COMPONENTS),
         "models": [{"model_id": m, "cells": {c: cells[m][c] for c in COMPONENTS if c in cells[m]}}
                    for m in sorted(cells)],
@@ -75,7 +76,7 @@ def render(store: Store, fmt: str, run_id: int | None = None, curated: bool = Fa
     """``curated``: add the models curated in rules/models, so the paper's whole table is one export."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (choose from {', '.join(FORMATS)})")
-    run = store.run(run_id) if run_id is not None else store.last_scored_run()
+    run = store.report_run(run_id)
     cells = store.cells(run.id)
     if curated:
         cells.update(curated_rows())

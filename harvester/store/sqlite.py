@@ -25,7 +25,11 @@ from harvester.harvest import Harvest
 from harvester.read.facts import Facts
 from harvester.score.cells import Cell, ReviewItem
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+FINISHED = ("complete", "partial", "interrupted", "failed")
+"""How a run ended: every model of its selection stored; some failed; stopped by a signal (or killed);
+stopped by a fatal error. A run still being written is ``running``."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -33,9 +37,11 @@ CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     started_at TEXT NOT NULL,
     finished_at TEXT,
-    status TEXT NOT NULL,              -- running | ok | partial | failed
+    status TEXT NOT NULL,              -- running | complete | partial | interrupted | failed
     params TEXT NOT NULL,              -- JSON
-    summary TEXT                       -- JSON
+    summary TEXT,                      -- JSON
+    scope TEXT,                        -- the selection: runs of one scope cover the same models
+    derived_from INTEGER               -- rescore: the run whose evidence this run re-scored
 );
 CREATE TABLE IF NOT EXISTS blobs (sha TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS harvests (
@@ -43,6 +49,7 @@ CREATE TABLE IF NOT EXISTS harvests (
     model_id TEXT NOT NULL,
     model_sha TEXT,
     bundle TEXT NOT NULL REFERENCES blobs(sha),
+    carried_from INTEGER,              -- NULL: harvested by this run; else the run that harvested it
     PRIMARY KEY (run_id, model_id)
 );
 CREATE TABLE IF NOT EXISTS cells (
@@ -94,7 +101,16 @@ CREATE TABLE IF NOT EXISTS facts (
     data TEXT NOT NULL REFERENCES blobs(sha),
     PRIMARY KEY (bundle, reader)
 );
+-- v4: card problems per run, carried with the model (a carried card keeps its problems visible)
+CREATE TABLE IF NOT EXISTS card_problems (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    model_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    carried_from INTEGER
+);
+CREATE INDEX IF NOT EXISTS card_problems_run ON card_problems (run_id, model_id);
 """
+_V4_COLUMNS = (("runs", "scope", "TEXT"), ("runs", "derived_from", "INTEGER"), ("harvests", "carried_from", "INTEGER"))
 
 
 def _cell_rows(run_id: int, model_id: str, cells: dict[str, Cell]) -> list[tuple[Any, ...]]:
@@ -120,6 +136,12 @@ class Run:
     status: str
     params: dict[str, Any]
     summary: dict[str, Any] | None
+    scope: str = "all"
+    derived_from: int | None = None
+
+    def label(self) -> str:
+        """``run 7 (complete, all)``: how messages name a run."""
+        return f"run {self.id} ({self.status}, {self.scope})"
 
 
 class Store:
@@ -167,12 +189,27 @@ class Store:
         row = self.db.execute("SELECT version FROM schema_version").fetchone() if has else None
         if row and row[0] > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: schema version {row[0]} is newer than this harvester ({SCHEMA_VERSION})")
-        if row is None or row[0] < SCHEMA_VERSION:  # executescript commits on its own: one script
-            set_version = (f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION});" if row is None
-                           else f"UPDATE schema_version SET version = {SCHEMA_VERSION};")
-            backfill = ("INSERT OR IGNORE INTO latest SELECT model_id, run_id, model_sha, bundle FROM harvests "
-                        "ORDER BY run_id DESC;")
-            self.db.executescript(f"BEGIN; {_SCHEMA} {set_version} {backfill} COMMIT;")
+        if row is not None and row[0] == SCHEMA_VERSION:
+            return
+        steps = [_SCHEMA]
+        if row is None:
+            steps.append(f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION});")
+        else:  # executescript commits on its own: the whole upgrade is one script, one transaction
+            for table, column, kind in _V4_COLUMNS:
+                if column not in {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}:
+                    steps.append(f"ALTER TABLE {table} ADD COLUMN {column} {kind};")
+            steps += [f"UPDATE schema_version SET version = {SCHEMA_VERSION};",
+                      "INSERT OR IGNORE INTO latest SELECT model_id, run_id, model_sha, bundle FROM harvests "
+                      "ORDER BY run_id DESC;",
+                      "UPDATE runs SET status = 'complete' WHERE status = 'ok';"]
+        self.db.executescript(f"BEGIN; {' '.join(steps)} COMMIT;")
+        from harvester.selection import scope_of_params
+
+        old = self.db.execute("SELECT id, params FROM runs WHERE scope IS NULL").fetchall()
+        if old:
+            with self.tx():
+                self.db.executemany("UPDATE runs SET scope = ? WHERE id = ?",
+                                    [(scope_of_params(json.loads(p)), i) for i, p in old])
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -247,42 +284,80 @@ class Store:
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
-    def begin_run(self, params: dict[str, Any]) -> int:
+    def begin_run(self, params: dict[str, Any], scope: str = "all", derived_from: int | None = None) -> int:
         """A new run; runs left 'running' by a killed crawl are marked 'interrupted' (we hold the lock)."""
         with self.tx():
             self.db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
-            cur = self.db.execute("INSERT INTO runs (started_at, status, params) VALUES (?, 'running', ?)",
-                                  (_now(), json.dumps(params, sort_keys=True)))
+            cur = self.db.execute(
+                "INSERT INTO runs (started_at, status, params, scope, derived_from) VALUES (?, 'running', ?, ?, ?)",
+                (_now(), json.dumps(params, sort_keys=True), scope, derived_from))
         return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        if status not in FINISHED:
+            raise ValueError(f"not a final run status: {status!r}")
         with self.tx():
             self.db.execute("UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
                             (_now(), status, json.dumps(summary, sort_keys=True), run_id))
 
+    _RUN_COLUMNS = "id, started_at, finished_at, status, params, summary, scope, derived_from"
+
+    @staticmethod
+    def _run_row(r: tuple[Any, ...]) -> Run:
+        return Run(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]) if r[5] else None, r[6] or "all", r[7])
+
     def runs(self) -> list[Run]:
-        rows = self.db.execute("SELECT id, started_at, finished_at, status, params, summary FROM runs ORDER BY id")
-        return [Run(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]) if r[5] else None) for r in rows]
+        return [self._run_row(r) for r in self.db.execute(f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY id")]
 
     def run(self, run_id: int | None = None) -> Run:
         """A run by id, or the last one."""
-        runs = self.runs()
-        if not runs:
-            raise StoreError(f"{self.path}: no runs stored yet")
         if run_id is None:
-            return runs[-1]
-        for r in runs:
-            if r.id == run_id:
-                return r
-        raise StoreError(f"{self.path}: no run {run_id}")
+            row = self.db.execute(f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+            if row is None:
+                raise StoreError(f"{self.path}: no runs stored yet")
+        else:
+            row = self.db.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"{self.path}: no run {run_id}")
+        return self._run_row(row)
 
-    def last_run_with_status(self, *statuses: str) -> Run | None:
-        row = self.db.execute(f"SELECT MAX(id) FROM runs WHERE status IN ({', '.join('?' * len(statuses))})",
-                              statuses).fetchone()
-        return self.run(int(row[0])) if row and row[0] is not None else None
+    def latest_run(self, statuses: tuple[str, ...] = ("complete",), scope: str | None = None,
+                   before: int | None = None) -> Run | None:
+        """The newest run with one of ``statuses`` (of ``scope``, older than run ``before``), if any."""
+        sql = f"SELECT {self._RUN_COLUMNS} FROM runs WHERE status IN ({', '.join('?' * len(statuses))})"
+        args: list[Any] = list(statuses)
+        if scope is not None:
+            sql += " AND scope = ?"
+            args.append(scope)
+        if before is not None:
+            sql += " AND id < ?"
+            args.append(before)
+        row = self.db.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
+        return self._run_row(row) if row else None
+
+    def report_run(self, run_id: int | None = None) -> Run:
+        """The run a report reads: ``run_id``, else the latest complete run (never an interrupted one)."""
+        if run_id is not None:
+            return self.run(run_id)
+        run = self.latest_run()
+        if run is None:
+            last = self.run()  # raises when there is no run at all
+            raise StoreError(f"{self.path}: no complete run yet (the latest, {last.label()}, is not complete); "
+                             f"pass --run {last.id} to read it anyway")
+        return run
+
+    def last_scored_run(self) -> Run:
+        """The run reports read by default: the latest complete run (see :meth:`report_run`)."""
+        return self.report_run(None)
+
+    def newer_runs(self, run_id: int) -> list[Run]:
+        """Finished runs after ``run_id``: a report on an older complete run says they exist."""
+        rows = self.db.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id > ? AND status != 'running' "
+                               "ORDER BY id", (run_id,))
+        return [self._run_row(r) for r in rows]
 
     def resumable_run(self, params: dict[str, Any]) -> int | None:
-        """The last run, if a crawl with the same parameters was killed in it: we go on with it.
+        """The last run, if a crawl with the same parameters was stopped in it: we go on with it.
 
         Called under the crawl lock, so a run still marked 'running' belongs to a dead process.
         """
@@ -290,15 +365,40 @@ class Store:
         if row and row[1] in ("running", "interrupted") and json.loads(row[2]) == json.loads(
                 json.dumps(params, sort_keys=True)):
             with self.tx():
-                self.db.execute("UPDATE runs SET status = 'running' WHERE id = ?", (row[0],))
+                self.db.execute("UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", (row[0],))
             return int(row[0])
         return None
 
-    def last_scored_run(self) -> Run:
-        row = self.db.execute("SELECT MAX(run_id) FROM cells").fetchone()
-        if not row or row[0] is None:
-            raise StoreError(f"{self.path}: no scored run stored yet")
-        return self.run(int(row[0]))
+    def counts(self, run_id: int) -> dict[str, int]:
+        """What a run holds, counted from its rows: the summary's figures always agree with the tables."""
+        harvested, carried = self.db.execute(
+            "SELECT COUNT(*) - COUNT(carried_from), COUNT(carried_from) FROM harvests WHERE run_id = ?",
+            (run_id,)).fetchone()
+        failed = self.db.execute("SELECT COUNT(*) FROM failures WHERE run_id = ?", (run_id,)).fetchone()[0]
+        problems = self.db.execute("SELECT COUNT(DISTINCT model_id) FROM card_problems WHERE run_id = ?",
+                                   (run_id,)).fetchone()[0]
+        return {"models_ok": harvested + carried, "models_harvested": harvested, "models_carried": carried,
+                "models_failed": failed, "cards_with_problems": problems}
+
+    def derive_run(self, source: Run, params: dict[str, Any]) -> int:
+        """A new run over ``source``'s evidence (rescore): same models, failures and card problems;
+        history is never rewritten."""
+        run_id = self.begin_run(params, source.scope, derived_from=source.id)
+        with self.tx():
+            self.db.execute("INSERT INTO harvests SELECT ?, model_id, model_sha, bundle, "
+                            "COALESCE(carried_from, run_id) FROM harvests WHERE run_id = ?", (run_id, source.id))
+            self.db.execute("INSERT INTO failures SELECT ?, model_id, stage, reason FROM failures WHERE run_id = ?",
+                            (run_id, source.id))
+            self.db.execute("INSERT INTO card_problems SELECT ?, model_id, reason, COALESCE(carried_from, run_id) "
+                            "FROM card_problems WHERE run_id = ?", (run_id, source.id))
+        return run_id
+
+    def adopt_latest(self, run_id: int) -> None:
+        """Models of ``run_id`` become the newest harvest of their evidence (after a rescore), so that a
+        crawl carrying an unchanged model forward carries its re-scored cells."""
+        with self.tx():
+            self.db.execute("UPDATE latest SET run_id = ? WHERE EXISTS (SELECT 1 FROM harvests h WHERE h.run_id = ? "
+                            "AND h.model_id = latest.model_id AND h.bundle = latest.bundle)", (run_id, run_id))
 
     # -- blobs ----------------------------------------------------------------------------------
     def put_blob(self, data: bytes) -> str:
@@ -314,14 +414,19 @@ class Store:
 
     # -- per-model results ----------------------------------------------------------------------
     def save_model(self, run_id: int, harvest: Harvest, cells: dict[str, Cell],
-                   review: Iterable[ReviewItem] = (), facts: Facts | None = None) -> None:
-        """Evidence, the facts read from it, cells and review items of one model, in one transaction."""
+                   review: Iterable[ReviewItem] = (), facts: Facts | None = None,
+                   problems: Iterable[str] = ()) -> None:
+        """Evidence, the facts read from it, cells, review items and card problems of one model, in one
+        transaction."""
         with self.tx():
             bundle = self.put_blob(harvest.to_json().encode("utf-8"))
             if facts is not None:
                 self._put_facts(bundle, facts)
-            self.db.execute("INSERT OR REPLACE INTO harvests VALUES (?, ?, ?, ?)",
+            self.db.execute("INSERT OR REPLACE INTO harvests (run_id, model_id, model_sha, bundle) VALUES (?, ?, ?, ?)",
                             (run_id, harvest.model_id, harvest.model.sha, bundle))
+            self.db.execute("DELETE FROM card_problems WHERE run_id = ? AND model_id = ?", (run_id, harvest.model_id))
+            self.db.executemany("INSERT INTO card_problems (run_id, model_id, reason) VALUES (?, ?, ?)",
+                                [(run_id, harvest.model_id, reason) for reason in problems])
             self.db.execute("INSERT OR REPLACE INTO latest VALUES (?, ?, ?, ?)",
                             (harvest.model_id, run_id, harvest.model.sha, bundle))
             self.db.execute("DELETE FROM failures WHERE run_id = ? AND model_id = ?", (run_id, harvest.model_id))
@@ -430,16 +535,18 @@ class Store:
         return {r[0] for r in self.db.execute("SELECT model_id FROM harvests WHERE run_id = ?", (run_id,))}
 
     def copy_models(self, to_run: int, items: list[tuple[str, int]]) -> None:
-        """Carry (model id, from run) rows into ``to_run``: the evidence is unchanged, so are its cells."""
+        """Carry (model id, from run) rows into ``to_run``: the evidence is unchanged, so are its cells
+        and its card problems (which stay visible, marked with the run that read the card)."""
         with self.tx():
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS carry (model_id TEXT, from_run INTEGER)")
             self.db.execute("DELETE FROM carry")
             self.db.executemany("INSERT INTO carry VALUES (?, ?)", items)
-            for table, cols in (("harvests", "model_sha, bundle"),
-                                ("cells", "component, level, license, points, answers, evidence"),
-                                ("review", "component, evidence_key, raw, source, reason, hint")):
-                verb = "INSERT OR REPLACE" if table != "review" else "INSERT"
-                select = ", ".join("t." + c for c in cols.split(", "))
+            origin = "COALESCE(t.carried_from, t.run_id)"
+            for verb, table, select in (
+                    ("INSERT OR REPLACE", "harvests", f"t.model_sha, t.bundle, {origin}"),
+                    ("INSERT OR REPLACE", "cells", "t.component, t.level, t.license, t.points, t.answers, t.evidence"),
+                    ("INSERT", "review", "t.component, t.evidence_key, t.raw, t.source, t.reason, t.hint"),
+                    ("INSERT", "card_problems", f"t.reason, {origin}")):
                 self.db.execute(f"{verb} INTO {table} SELECT ?, t.model_id, {select} FROM {table} t "
                                 "JOIN carry c ON c.model_id = t.model_id AND c.from_run = t.run_id", (to_run,))
 
@@ -451,6 +558,22 @@ class Store:
             "(SELECT model_id FROM failures WHERE run_id = ?)", (from_run, to_run, to_run)).fetchall()
         self.copy_models(to_run, [(r[0], from_run) for r in rows])
         return len(rows)
+
+    def card_problems(self, run_id: int) -> list[dict[str, Any]]:
+        """``[{model_id, reasons, carried_from}]`` of a run, carried models included."""
+        out: dict[str, dict[str, Any]] = {}
+        rows = self.db.execute("SELECT model_id, reason, carried_from FROM card_problems WHERE run_id = ? "
+                               "ORDER BY model_id, rowid", (run_id,))
+        for model_id, reason, carried in rows:
+            entry = out.setdefault(model_id, {"model_id": model_id, "reasons": [], "carried_from": carried})
+            entry["reasons"].append(reason)
+        return list(out.values())
+
+    def add_card_problems(self, run_id: int, problems: dict[str, list[str]]) -> None:
+        """Problems of repositories read for a run but not stored as its models (a base model's card)."""
+        with self.tx():
+            self.db.executemany("INSERT INTO card_problems (run_id, model_id, reason) VALUES (?, ?, ?)",
+                                [(run_id, m, r) for m, reasons in problems.items() for r in reasons])
 
     def cache_get(self, key: str) -> tuple[str, bytes] | None:
         """(ETag, body) of an earlier answer; callable from any thread."""
