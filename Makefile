@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DB     ?= harvester.db
 OUT    ?= out
 
-.PHONY: install run test bench lint clean accuracy corpus-report trial-signals
+.PHONY: install run test bench lint clean accuracy corpus-report trial-signals docs-images
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,10 @@ lint: install
 # (needs ../shared/corpus); the last line is one JSON object with the figures.
 trial-signals: install
 	$(BIN)/python -m harvester.trials
+
+# docs/report.png (headless Chromium) and docs/levels.png, from a crawl of 150 corpus models.
+docs-images: install
+	$(BIN)/python -m harvester.screenshots
 
 clean:
 	rm -rf $(VENV) $(OUT) $(DB) $(DB)-wal $(DB)-shm $(DB).lock .pytest_cache

@@ -4,32 +4,22 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
 from harvester.cli import main
+from harvester.levels import COMPONENTS
+from harvester.screenshots import NoBrowser, chromium
 from tests.conftest import FIXTURES
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 def _browser():
-    if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
+    try:
+        return chromium()
+    except NoBrowser as exc:
         if os.environ.get("HARVESTER_REQUIRE_BROWSER"):
-            pytest.fail("Chromium and chromedriver are required here (Debian packages chromium, chromium-driver)")
-        pytest.skip("Chromium/chromedriver not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        opts.add_argument(flag)
-    return webdriver.Chrome(service=Service(executable_path=DRIVER), options=opts)
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
 
 
 def test_report_in_headless_chromium(tmp_path, monkeypatch):
@@ -39,6 +29,7 @@ def test_report_in_headless_chromium(tmp_path, monkeypatch):
     assert main(["export", "--db", str(db), "--format", "html", "--out", str(html)]) == 0
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     driver = _browser()
     try:
@@ -66,9 +57,37 @@ def test_report_in_headless_chromium(tmp_path, monkeypatch):
         panel = driver.find_element(By.ID, "evidence")
         assert panel.is_displayed()
         assert "Apache-2.0" in panel.text and "apache-2.0" in panel.text and "commercial" in panel.text
+        links = [a.get_attribute("href") for a in panel.find_elements(By.TAG_NAME, "a")]
+        assert any(h.startswith("https://huggingface.co/harvester-demo/tiny-base/blob/") for h in links), links
+        for width in (1400, 800):  # side by side, then stacked: the panel never lies over the table
+            driver.set_window_size(width, 1000)
+            overlap = driver.execute_script(
+                "var a = document.querySelector('.tablewrap').getBoundingClientRect(),"
+                " b = document.getElementById('evidence').getBoundingClientRect();"
+                "return Math.max(0, Math.min(a.right, b.right) - Math.max(a.left, b.left)) *"
+                " Math.max(0, Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top));")
+            assert overlap == 0, (width, overlap)
+        driver.set_window_size(1400, 1000)
+        model_link = driver.find_element(By.CSS_SELECTOR, 'tr[data-model="harvester-demo/tiny-base"] td.model a')
+        assert model_link.get_attribute("href") == "https://huggingface.co/harvester-demo/tiny-base"
+        # the keyboard reaches every cell: Tab from the filters, arrows between cells, Enter opens, Esc closes
+        driver.find_element(By.ID, "filter-level").send_keys(Keys.TAB)
+        tabs = 1
+        while driver.switch_to.active_element.get_attribute("class") != "cell" and tabs < 30:
+            driver.switch_to.active_element.send_keys(Keys.TAB)
+            tabs += 1
+        first = driver.switch_to.active_element
+        # thirteen sortable headers and the first row's model link come before the first cell
+        assert tabs == len(COMPONENTS) + 3 and first.get_attribute("data-component") == COMPONENTS[0]
+        first.send_keys(Keys.ARROW_RIGHT)
+        first.parent.switch_to.active_element.send_keys(Keys.ARROW_DOWN)
+        focused = driver.switch_to.active_element
+        assert focused.get_attribute("data-component") == COMPONENTS[1]
+        focused.send_keys(Keys.ENTER)
+        assert COMPONENTS[1].replace("_", " ") in panel.text and focused.get_attribute("aria-pressed") == "true"
+        focused.send_keys(Keys.ESCAPE)
+        assert "Select a cell" in panel.text and driver.switch_to.active_element == focused
         # the hostile card's evidence renders as text, runs nothing
-        driver.find_element(By.ID, "evidence-close").click()
-        assert not panel.is_displayed()
         box = driver.find_element(By.ID, "filter-model")
         box.send_keys("\b" * 10)
         assert all(r.is_displayed() for r in driver.find_elements(By.CSS_SELECTOR, "#taxonomy tbody tr"))

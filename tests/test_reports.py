@@ -180,6 +180,26 @@ def test_the_default_rules_folder_is_the_users_own(monkeypatch, tmp_path):
     assert not str(user_rules_dir()).startswith(str(RULES_DIR.parent))
 
 
+def _luminance(hex_colour: str) -> float:
+    def channel(c: int) -> float:
+        s = c / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def test_unknown_level_colour_stands_out_from_the_page_and_the_other_levels():
+    from harvester.report.palette import LEVEL_COLOURS
+
+    unknown = LEVEL_COLOURS["?"]
+    assert (1.05) / (_luminance(unknown) + 0.05) >= 1.5  # against the white page and figure background
+    for level, other in LEVEL_COLOURS.items():
+        if level != "?":
+            rgb = [int(c[i:i + 2], 16) for c in (unknown, other) for i in (1, 3, 5)]
+            assert sum((a - b) ** 2 for a, b in zip(rgb[:3], rgb[3:], strict=True)) ** 0.5 > 60, level
+
+
 def test_evidence_links_are_public_pages_pinned_to_the_revision_read(crawled, capsys):
     capsys.readouterr()
     assert main(["export", "--db", str(crawled), "--format", "json"]) == 0

@@ -1,4 +1,4 @@
-"""Level colours shared by the HTML table and the plot (red = closed … green = open, grey = N/A, ?)."""
+"""Level colours shared by the HTML table and the plot (red = closed … green = open, grey = N/A, blue = ?)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ LEVEL_COLOURS: dict[str, str] = {
     "4": "#a6dba0",
     "5": "#1b7837",
     "N/A": "#bdbdbd",
-    "?": "#f7f7f7",
+    "?": "#74add1",  # blue: off the red-green scale, apart from N/A's grey and from a white page
 }
 LEGEND: list[tuple[str, str]] = [
     ("C1 / D1", "fully closed: no public artifact"),
