@@ -175,13 +175,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         run = store.run(outcome.run_id)
         failures = store.failures(run.id)
     s = run.summary or {}
-    counts = (f"{s.get('models_ok', 0)} models stored ({s.get('models_harvested', 0)} harvested, "
-              f"{s.get('models_carried', 0)} carried), {s.get('models_failed', 0)} failed, "
-              f"{s.get('cards_with_problems', 0)} card problems")
+    stored = s.get("models_ok", 0)
+    kept = (f"{stored} model{'' if stored == 1 else 's'} stored ({s.get('models_harvested', 0)} harvested, "
+            f"{s.get('models_carried', 0)} carried)")
+    counts = f"{kept}, {s.get('models_failed', 0)} failed, {s.get('cards_with_problems', 0)} card problems"
     if args.format == "json":
         print(json.dumps(_run_doc(run, failures), indent=1, ensure_ascii=False))
-    kept = f"{s.get('models_ok', 0)} models stored ({s.get('models_harvested', 0)} harvested, " \
-           f"{s.get('models_carried', 0)} carried)"
     if shutdown.signum is not None:
         resumes = "; the next crawl with the same arguments resumes it" if outcome.status == "interrupted" else ""
         print(f"harvester: stopped by {shutdown.name}: run {run.id} {outcome.status}, {kept}{resumes}", file=sys.stderr)

@@ -87,3 +87,15 @@ def test_the_guard_trips_only_on_a_sustained_host_wide_failure():
     assert caught.value.endpoint == "http://hub" and "all 11 attempts of the last 10 s failed" in str(caught.value)
     with pytest.raises(HostDown):
         g3.check()  # every later request fails at once, without touching the network
+
+
+def test_a_long_backoff_does_not_delay_the_verdict():
+    """The window can end while every request waits out its backoff: the wait itself declares the host down."""
+    g = HostGuard("http://hub", window_s=0.3, min_failures=2)
+    for _ in range(2):
+        g.failed(_refused("http://hub"), "model listing")  # within the window: not yet a verdict
+    assert g.down is None
+    t0 = time.monotonic()
+    with pytest.raises(HostDown):
+        g.sleep(30)  # a backoff late in the retries; the host has never answered
+    assert time.monotonic() - t0 < 2

@@ -61,7 +61,11 @@ class HostGuard:
         self._wake = threading.Event()  # set when stopping or down: sleeping retries end at once
         self._lock = threading.Lock()
         self._answered = False
-        self._streak: list[tuple[float, str, str]] = []  # (when, what, error) since the last good answer
+        # the failures since the last good answer: when the first came, how many, what they were
+        self._since: float | None = None
+        self._failures = 0
+        self._tried: dict[str, None] = {}
+        self._error = ""
 
     def check(self) -> None:
         """Before a request (and after a wait): raise if the crawl is stopping or the host is down."""
@@ -72,7 +76,8 @@ class HostGuard:
             raise Stopped()
 
     def sleep(self, seconds: float) -> None:
-        """A retry's backoff that ends early when the crawl stops or the host is declared down."""
+        """A retry's backoff that ends early when the crawl stops or the host is declared down (which a
+        backoff can itself find out: the window may end while every worker is waiting)."""
         self.check()
         if seconds > 0:
             deadline = self.clock() + seconds
@@ -81,13 +86,15 @@ class HostGuard:
                 if left <= 0:
                     break
                 self._wake.wait(min(left, 0.2))  # the stop event is another object: look at it often
+                with self._lock:
+                    self._trip_if_due()
         self.check()
 
     def ok(self) -> None:
         """The host answered (any status below 500 counts: a 404 is an answer)."""
         with self._lock:
             self._answered = True
-            self._streak.clear()
+            self._since, self._failures, self._tried = None, 0, {}
 
     def failed(self, exc: BaseException, what: str) -> None:
         """Record a failed attempt; raise :class:`HostDown` once the failures say the host is down."""
@@ -98,18 +105,27 @@ class HostGuard:
                 self.ok()  # a 4xx is an answer; a 429 says nothing about health
             return
         with self._lock:
-            now = self.clock()
-            self._streak.append((now, what, _describe(exc)))
-            del self._streak[:-200]
-            first = self._streak[0][0]
-            distinct = {w for _, w, _ in self._streak}
-            if (self.down is None and len(self._streak) >= self.min_failures and now - first >= self.window_s
-                    and (len(distinct) >= self.min_distinct or not self._answered)):
-                more = f" and {len(distinct) - 3} more" if len(distinct) > 3 else ""
-                tried = ", ".join(sorted(distinct)[:3]) + more
-                self.down = HostDown(self.endpoint, f"host down ({self._streak[-1][2]}): all {len(self._streak)} "
-                                                    f"attempts of the last {now - first:.0f} s failed, retries "
-                                                    f"included; tried {tried}")
-                self._wake.set()
+            if self._since is None:
+                self._since = self.clock()
+            self._failures += 1
+            if len(self._tried) < 50:
+                self._tried.setdefault(what, None)
+            self._error = _describe(exc)
+            self._trip_if_due()
         if self.down is not None:
             raise self.down from exc
+
+    def _trip_if_due(self) -> None:
+        """Down: failures only, for the whole window, from several requests (or from a host that never
+        answered). Called with the lock held."""
+        if self.down is not None or self._since is None or self._failures < self.min_failures:
+            return
+        span = self.clock() - self._since
+        if span < self.window_s or (len(self._tried) < self.min_distinct and self._answered):
+            return
+        tried = sorted(self._tried)
+        more = f" and {len(tried) - 3} more" if len(tried) > 3 else ""
+        self.down = HostDown(self.endpoint, f"host down ({self._error}): all {self._failures} attempts of the last "
+                                            f"{span:.0f} s failed, retries included; tried "
+                                            f"{', '.join(tried[:3])}{more}")
+        self._wake.set()

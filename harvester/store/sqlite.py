@@ -148,6 +148,8 @@ class Store:
     def __init__(self, path: str | Path, create: bool = True) -> None:
         self.path = str(path)
         self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._group_started: float | None = None
         self._sp = 0
         if not create and not Path(self.path).is_file():
@@ -162,13 +164,16 @@ class Store:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
 
     def close(self) -> None:
-        """Fold the WAL back into the database file, so the file alone is the whole store."""
+        """Fold the WAL back into the database file, so the file alone is the whole store: the workers'
+        readers close first, so that the writer is the last connection and removes -wal and -shm."""
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for con in readers:
+            with contextlib.suppress(sqlite3.Error):
+                con.close()
         with contextlib.suppress(sqlite3.Error):
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.db.close()
-        con = getattr(self._local, "con", None)
-        if con is not None:
-            con.close()
 
     def _reader(self) -> sqlite3.Connection:
         """A read-only connection of this thread (WAL lets readers run beside the writer)."""
@@ -176,6 +181,8 @@ class Store:
         if con is None:
             con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
             self._local.con = con
+            with self._readers_lock:
+                self._readers.append(con)
         return con
 
     def __enter__(self) -> Store:
