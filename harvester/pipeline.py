@@ -156,7 +156,7 @@ class _RunLoop:
         self.to_copy: list[tuple[str, int]] = []
         self.latest: dict[str, tuple[str | None, int]] = {}
         self.newest_seen = ""
-        self.seen = 0  # models of the selection dealt with (stored, carried or failed) in this process
+        self.seen = 0  # models of the selection dealt with (stored, carried or failed)
 
     # -- the run --------------------------------------------------------------------------------
     def run(self, sel: Selection, params: dict[str, Any]) -> Outcome:
@@ -166,6 +166,7 @@ class _RunLoop:
         resumed = self.store.resumable_run(all_params)
         run_id = resumed if resumed is not None else self.store.begin_run(all_params, scope)
         done = self.store.harvested_ids(run_id) if resumed is not None else set()
+        self.seen = len(done)  # a resumed run's progress starts where the stopped one ended
         watermark = self._watermark(sel, previous)
         self.latest = self.store.latest_shas()
         t0 = time.monotonic()
