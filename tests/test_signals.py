@@ -65,13 +65,13 @@ def _stop(proc: subprocess.Popen, sig: signal.Signals) -> tuple[float, str]:
 
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory) -> tuple[Path, str]:
-    """A store holding two complete nightly runs of a 60-model hub as it was yesterday."""
+    """A store holding two complete nightly runs of a 40-model hub as it was yesterday."""
     tmp = tmp_path_factory.mktemp("nights")
-    with serve(a_night_earlier(synthetic_corpus(60, seed=7))) as hub:
+    with serve(a_night_earlier(synthetic_corpus(40, seed=7))) as hub:
         for _ in range(2):
             assert main(["crawl", "--db", str(tmp / "base.db"), "--hf-endpoint", hub.url, "--github-endpoint",
                          hub.url, "-q"]) == 0
-    with serve(synthetic_corpus(60, seed=7)) as hub:  # tonight's state, crawled cleanly: the table to expect
+    with serve(synthetic_corpus(40, seed=7)) as hub:  # tonight's state, crawled cleanly: the table to expect
         clean = tmp / "clean.db"
         (tmp / "clean.db").write_bytes((tmp / "base.db").read_bytes())
         assert main(["crawl", "--db", str(clean), "--hf-endpoint", hub.url, "--github-endpoint", hub.url, "-q"]) == 0
@@ -83,7 +83,7 @@ def test_sigint_under_load_stops_at_once_and_the_rerun_resumes(nights, tmp_path,
     db = tmp_path / "n.db"
     db.write_bytes(base.read_bytes())
     before = _export(db, capsys)
-    with serve(synthetic_corpus(60, seed=7), faults=Faults(latency_s=0.1)) as hub:
+    with serve(synthetic_corpus(40, seed=7), faults=Faults(latency_s=0.08)) as hub:
         proc = subprocess.Popen(_crawl_cmd(db, hub.url), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         _wait_for(db, "SELECT COUNT(*) FROM harvests WHERE run_id = 3", 5, proc)
@@ -93,7 +93,7 @@ def test_sigint_under_load_stops_at_once_and_the_rerun_resumes(nights, tmp_path,
         assert err.startswith("harvester: stopped by SIGINT: run 3 interrupted, ") and "resumes it" in err
         assert _query(db, "SELECT status FROM runs ORDER BY id") == [("complete",), ("complete",), ("interrupted",)]
         kept = _query(db, "SELECT COUNT(*) FROM harvests WHERE run_id = 3")[0][0]
-        assert 5 <= kept < 60
+        assert 5 <= kept < 40
         # reports ignore the interrupted run unless asked for it
         assert _export(db, capsys) == before
         assert main(["diff", "--db", str(db), "-q"]) == 0
@@ -108,7 +108,7 @@ def test_sigint_under_load_stops_at_once_and_the_rerun_resumes(nights, tmp_path,
 
 def test_sigterm_during_the_listing(tmp_path):
     db = tmp_path / "l.db"
-    with serve(synthetic_corpus(60, seed=7), faults=Faults(listing_item_s=0.2)) as hub:  # a 12 s listing page
+    with serve(synthetic_corpus(40, seed=7), faults=Faults(listing_item_s=0.3)) as hub:  # a 12 s listing page
         proc = subprocess.Popen(_crawl_cmd(db, hub.url), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         _wait_for(db, "SELECT COUNT(*) FROM runs", 1, proc)
