@@ -208,6 +208,9 @@ def test_evidence_links_are_public_pages_pinned_to_the_revision_read(crawled, ca
     links = {s for s in sources if s.startswith(("http://", "https://"))}
     assert links and not [s for s in links if "127.0.0.1" in s or s.startswith("http://")]
     pinned = re.compile(r"^https://huggingface\.co/(datasets/)?[\w.-]+(/[\w.-]+)?/blob/[0-9a-f]{40}/(README\.md|LICENSE)$")
-    hub_links = [s for s in links if s.startswith("https://huggingface.co/")]
+    served = {f"{p.parent.name}/{p.name}" for p in FIXTURES.glob("models/*/*")} | {  # what the crawl read
+        f"datasets/{p.name}" if p.parent.name == "_" else f"datasets/{p.parent.name}/{p.name}"
+        for p in FIXTURES.glob("datasets/*/*")}
+    hub_links = [s for s in links if any(s.startswith(f"https://huggingface.co/{r}/") for r in served)]
     assert hub_links and all(pinned.match(s) for s in hub_links), [s for s in hub_links if not pinned.match(s)]
     assert "https://huggingface.co/acme/linked-license/blob/" in " ".join(hub_links)  # a licence file, pinned too
