@@ -191,6 +191,18 @@ def prose_license(body: str, normalize: Callable[[str], LicenseResult], limit: i
     return decide(_groups(body), normalize, limit)
 
 
+def named_unidentified(groups: list[tuple[int, list[str]]]) -> str | None:
+    """The strongest statement's phrase that names a licence (or links one) when ``decide`` settles none:
+    the prose says a licence applies, so the terms exist but are not known (a review item, not "no licence")."""
+    for tier in sorted({t for t, _ in groups}):
+        for t, pieces in groups:
+            if t == tier:
+                for piece in pieces:
+                    if _names_a_licence(piece) or piece.startswith(("http://", "https://")):
+                        return piece
+    return None
+
+
 def decide(groups: list[tuple[int, list[str]]], normalize: Callable[[str], LicenseResult],
            limit: int = 12) -> ProseLicense | None:
     """``prose_license`` over statements already read (``statements``), with the current rules."""

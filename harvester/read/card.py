@@ -73,6 +73,8 @@ _STATEMENT_HINT = re.compile(r"\b(not|never|no plans?|proprietary|internal|in-ho
 _COMPILED_NEW = re.compile(r"\b(a|an|our) (new|novel|custom|proprietary|in-house|internal|own)( \w+){0,2} "
                            r"(dataset|corpus|data ?set|data mixture|mixture of data)\b", re.I)
 _DATA_DOCS = re.compile(r"\b(data ?cards?|datasheets?|corpus map|data catalog\w*|dataset cards?)\b", re.I)
+_WEIGHTS_LICENSE = re.compile(r"\b(model )?weights\b[^.]{0,80}\blicen[cs]e|"
+                              r"\blicen[cs]e\b[^.]{0,60}\b(model )?weights\b", re.I)
 _RESTRICTED = re.compile(r"\b(non-?commercial|research (use |purposes )?only|not for commercial|academic (use |"
                          r"purposes )?only|under the condition that|not (be )?used to compete)\b", re.I)
 _OTHER_ARTIFACT_LICENSE = re.compile(r"\b(dataset|data|base model|original model|code)\b[^.]{0,40}\blicen", re.I)
@@ -288,6 +290,8 @@ class _CardReader:
                         and not _OTHER_ARTIFACT_LICENSE.search(sent):
                     f.statements.append(Statement("license_restriction", "weights", "", self.where(section, sent)))
                     break
+                if _WEIGHTS_LICENSE.search(sent) and not any(st.kind == "weights_license" for st in f.statements):
+                    f.statements.append(Statement("weights_license", "weights", "", self.where(section, sent)))
                 cm = _CODE_LICENSE.search(sent)
                 if cm and not any(x.origin == "code_prose" for x in f.licenses):
                     f.licenses.append(LicenseInput((cm.group("lic") or cm.group("lic2")).strip(" .*_"), "code_prose",

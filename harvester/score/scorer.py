@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from harvester.levels import COMPONENTS, KIND, NA, UNKNOWN, closed, level_for_points
 from harvester.licenses.drift import Licensed, compare
 from harvester.licenses.normalize import LicenseResult, Normalizer
-from harvester.licenses.prose import decide
+from harvester.licenses.prose import decide, named_unidentified
 from harvester.read.facts import CardFacts, DatasetMention, Facts, LicenseInput, RepoFacts, Where
 from harvester.score.cells import Cell, Evidence, ReviewItem
 from harvester.score.knowledge import Knowledge
@@ -37,6 +37,7 @@ TRAINERS = {"transformers": "huggingface/transformers", "trl": "huggingface/trl"
             "axolotl": "axolotl-ai-cloud/axolotl", "unsloth": "unslothai/unsloth",
             "llama-factory": "hiyouga/LLaMA-Factory", "autotrain": "huggingface/autotrain-advanced"}
 """Frameworks whose cards say they trained a model (a tag, a badge, generated hyperparameters)."""
+_PAPER_REF = re.compile(r"@\s?[A-Z]{2,}\s?'?\d{2}|📃")
 _OFFICIAL = re.compile(r"\b(our|official)\b", re.I)
 
 
@@ -175,6 +176,9 @@ def _license_parts(ctx: _Ctx, card: CardFacts, rule_prefix: str = "license") -> 
     found = _prose(ctx, card)
     if found is not None:
         return [found]
+    unidentified = _prose_named(ctx, card)
+    if unidentified is not None:  # the prose says a licence applies, one nobody identifies yet: ? and a review item
+        return [unidentified]
     if placeholder:
         value = next((x.value for x in meta), "other")
         raw = named.get("license_name") or named.get("license_link")
@@ -189,12 +193,26 @@ def _license_parts(ctx: _Ctx, card: CardFacts, rule_prefix: str = "license") -> 
     return None
 
 
-def _prose(ctx: _Ctx, card: CardFacts) -> Part | None:
-    """The licence the card's prose states, decided on its strongest statements (licenses/prose.py)."""
+def _prose_groups(card: CardFacts) -> list[tuple[int, list[str]]]:
     groups: dict[int, tuple[int, list[str]]] = {}
     for x in card.prose_licenses:
         groups.setdefault(x.group, (x.tier, []))[1].append(x.value)
-    found = decide([groups[g] for g in sorted(groups)], ctx.n.normalize)
+    return [groups[g] for g in sorted(groups)]
+
+
+def _prose_named(ctx: _Ctx, card: CardFacts) -> Part | None:
+    piece = named_unidentified(_prose_groups(card))
+    if piece is None:
+        return None
+    r = ctx.n.normalize(piece)
+    where = next((x.where for x in card.prose_licenses if x.value == piece), Where(card.url))
+    return Part(_from(where, "license.prose-unidentified", "the card's prose names a licence nobody has identified "
+                                                           "yet"), r)
+
+
+def _prose(ctx: _Ctx, card: CardFacts) -> Part | None:
+    """The licence the card's prose states, decided on its strongest statements (licenses/prose.py)."""
+    found = decide(_prose_groups(card), ctx.n.normalize)
     if found is None:
         return None
     where = next((x.where for x in card.prose_licenses if x.value == found.candidate), Where(card.url))
@@ -277,6 +295,11 @@ def _weights(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
     if card.bases and base is None:
         return _unknown("weights", card.url, "no licence in the card's metadata or prose", "weights.no-license",
                         "the card declares no licence and its base model, whose licence may bind it, was not read")
+    mentioned = next((st for st in card.statements if st.kind == "weights_license"), None)
+    if mentioned is not None:  # "the use of the model weights needs to comply with the Model License"
+        return Cell(UNKNOWN, evidence=(_from(mentioned.where, "weights.license-unread",
+                                             "the card says a licence governs the weights but names none harvester "
+                                             "could read"),))
     r = ctx.n.normalize(NO_LICENSE)
     return _cell(ctx, "weights", [Part(_ev(card.url, "no licence in the card's metadata, prose or lineage",
                                            r.rule or "weights.no-license",
@@ -374,9 +397,12 @@ def _training_parts(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> t
         owner = rl.repo.split("/")[0].lower()
         # the developer's own repository, linked from the model's description, is its code; whether that code
         # trains is for the repository (rules or README) to say, never for who owns it
-        own = bool(org) and owner == org and rl.section_role in ("preamble", "details")
+        cited = bool(_PAPER_REF.search(_text_before(rl.where.text, rl.anchor)[-30:]))  # "📃 [GLM@ACL 22] [GitHub]"
+        own = bool(org) and owner == org and rl.section_role in ("preamble", "details") and not cited
         if rl.context not in ("training", "training_section", "code") and not own:
             continue
+        if rl.context != "training" and cited:
+            continue  # the code of a cited paper, not this model's training code
         if rl.stage_hint and rl.stage_hint != stage and not (stage == "pretraining" and rl.stage_hint == ""):
             continue
         rf = ctx.facts.repos.get(rl.repo)
@@ -463,6 +489,11 @@ def _pretraining_code(ctx: _Ctx, card: CardFacts) -> Cell:
         return _cell(ctx, "pretraining_code", stated[:1])
     return _absence("pretraining_code", card, _searched(ctx, card, "frameworks named in training sentences"),
                     "a repository that only loads or serves the model is not training code")
+
+
+def _text_before(text: str, anchor: str) -> str:
+    at = text.find(anchor) if anchor else -1
+    return text[:at] if at >= 0 else text
 
 
 def _dedupe(parts: list[Part]) -> list[Part]:
