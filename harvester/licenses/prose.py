@@ -165,8 +165,11 @@ class ProseLicense:
     candidate: str
 
 
-_NOT_NAME_WORDS = {"the", "this", "a", "an", "our", "its", "their", "same", "original", "respective", "model", "any",
-                   "that", "your", "with", "of", "under", "see", "our own", "commercial", "full", "separate"}
+_LICENCE_URL = re.compile(r"licen[cs]e|terms|legal|agreement|/tos\b|usage-policy|copying", re.I)
+_TEMPLATE_URL = re.compile(r"contributing\.md|how-to-contribute|more-information-needed", re.I)
+_NOT_NAME_WORDS = {"official", "following", "here", "applicable", "the", "this", "a", "an", "our", "its", "their",
+                   "same", "original", "respective", "model", "any", "that", "your", "with", "of", "under", "see",
+                   "our own", "commercial", "full", "separate"}
 
 
 def _names_a_licence(phrase: str) -> bool:
@@ -195,11 +198,11 @@ def named_unidentified(groups: list[tuple[int, list[str]]]) -> str | None:
     """The strongest statement's phrase that names a licence (or links one) when ``decide`` settles none:
     the prose says a licence applies, so the terms exist but are not known (a review item, not "no licence")."""
     for tier in sorted({t for t, _ in groups}):
-        for t, pieces in groups:
-            if t == tier:
-                for piece in pieces:
-                    if _names_a_licence(piece) or piece.startswith(("http://", "https://")):
-                        return piece
+        naming = [piece for t, pieces in groups if t == tier for piece in pieces
+                  if _names_a_licence(piece) or (piece.startswith(("http://", "https://")) and
+                                                 _LICENCE_URL.search(piece) and not _TEMPLATE_URL.search(piece))]
+        if naming:  # the shortest phrase that still names it: the review queue's key
+            return min(naming, key=lambda p: (p.startswith("http"), len(p)))
     return None
 
 
