@@ -37,15 +37,12 @@ MAX_MENTIONS = 60
 # -- what a sentence says ---------------------------------------------------------------------------
 _MODAL = re.compile(r"\b(can|could|may|might|should|would|recommend\w*|intended|look for|able to|allows?|easy to|"
                     r"how to|you|your|users?|downstream)\b", re.I)
-_FINETUNED = re.compile(r"\b(fine[- ]?tun(ed|ing)|instruction[- ]tun(ed|ing)|instruct[- ]tun(ed|ing)|"
-                        r"supervised fine[- ]?tuning|\bSFT\b|chat[- ]tun(ed|ing)|trained to follow instructions)", re.I)
 _NEGATED = re.compile(r"\b(not|never|no|without|neither|nor)\b|n't\b", re.I)
 _WAS_FINETUNED = re.compile(
     r"\b(?:(?:was|were|is|are|has been|have been|been|we|then|further|additionally|subsequently)\s+(?:\w+\s+)?"
     r"(?:fine-?tuned|finetuned|instruction[- ]tuned|instruct[- ]tuned|chat[- ]tuned|aligned with sft)|"
     r"(?:is|are)\s+(?:a|an)\s+(?:\w+\s+)?(?:fine-?tuned|finetuned|instruction[- ]tuned)\s+(?:version|model|variant|"
     r"checkpoint)|supervised fine-?tuning \(sft\)|fine-?tuned (?:on|with|using|from) (?:the |a |our )?[A-Z0-9])", re.I)
-_ABOUT_THIS = re.compile(r"\b(this|the|our|we|is|was|were|has been|have been|been|version of|on top of)\b", re.I)
 _ALIGNED = re.compile(r"\b(direct preference optimi[sz]ation|DPO|RLHF|RLAIF|reinforcement learning (from|with) "
                       r"(human|ai) feedback|preference (optimi[sz]ation|tuning|alignment|data)|reward model(ing)?|"
                       r"PPO|ORPO|KTO|GRPO|SimPO|IPO)\b")
@@ -145,7 +142,6 @@ _PATHLIKE_ORGS = {"model", "models", "path", "data", "output", "outputs", "check
 _QUANT_WORDS = re.compile(r"\b(gguf|gptq|awq|exl2|quanti[sz]\w*|q4_k_m|q8_0|int4|int8|fp8|nvfp4|bnb|4-?bit|8-?bit|"
                           r"mlx|onnx|ggml|converted|conversion)\b", re.I)
 _ADAPTER_WORDS = re.compile(r"\b(lora|qlora|peft|adapter)\b", re.I)
-_MERGE_WORDS = re.compile(r"\b(merge|merged|mergekit|slerp|ties|dare)\b", re.I)
 _HUB_ID = re.compile(r"(?<![\w./-])([A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95})(?![\w/-])")
 _FROM_PRETRAINED = re.compile(r"""from_pretrained\(\s*(?:[\w.]+\s*,\s*)?["']([\w.-]+/[\w.-]+)["']""")
 _BASE_ASSIGN = re.compile(r"""\b(base_model(?:_name(?:_or_path)?|_id)?|model_name_or_path|base_model_path)\s*=\s*"""
@@ -164,7 +160,6 @@ _SAFETY_EVAL = re.compile(r"\b(fairness|toxicity|red[- ]?team\w*|jailbreak\w*|(s
                           r"(evaluation|benchmark|results?|tests?))\b", re.I)
 _RESULT_WORDS = re.compile(r"\b(results?|scores?|evaluat\w*|benchmark\w*|performance)\b", re.I)
 
-SECTION_OF = {"preamble": "", "other": ""}
 
 
 def _clip(text: str) -> str:

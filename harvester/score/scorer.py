@@ -801,20 +801,11 @@ def _cells(ctx: _Ctx, card: CardFacts, depth: int = 0) -> dict[str, Cell]:
                            ((c, lineage(c)) for c in EVALUATION)):
             cells[comp] = cell  # a copy's own scores are its own evaluation
     else:
-        finetuned, why_ft = _finetuned(card)
-        aligned, why_al = _aligned(ctx, card)
-        if finetuned:
-            cells["finetuning_code"] = _stage_code(ctx, card, "finetuning", "finetuning_code")
-            cells["sft_data"] = _stage_data(ctx, card, "finetuning", "sft_data")
-        else:
-            cells["finetuning_code"] = _na("finetuning_code", card, why_ft)
-            cells["sft_data"] = _na("sft_data", card, why_ft)
-        if aligned:
-            cells["alignment_code"] = _stage_code(ctx, card, "alignment", "alignment_code")
-            cells["alignment_data"] = _stage_data(ctx, card, "alignment", "alignment_data")
-        else:
-            cells["alignment_code"] = _na("alignment_code", card, why_al)
-            cells["alignment_data"] = _na("alignment_data", card, why_al)
+        for stage, (happened, why), code, data in (
+                ("finetuning", _finetuned(card), "finetuning_code", "sft_data"),
+                ("alignment", _aligned(ctx, card), "alignment_code", "alignment_data")):
+            cells[code] = _stage_code(ctx, card, stage, code) if happened else _na(code, card, why)
+            cells[data] = _stage_data(ctx, card, stage, data) if happened else _na(data, card, why)
         cells.update(_evaluation(ctx, card))
     ordered = {c: cells[c] for c in COMPONENTS}
     ctx.memo[card.id] = ordered
