@@ -22,7 +22,9 @@ from harvester.read.facts import (
     Evaluation,
     Library,
     LicenseInput,
+    Paper,
     RepoLink,
+    Result,
     Signal,
     Statement,
     Where,
@@ -160,6 +162,23 @@ _SAFETY_EVAL = re.compile(r"\b(fairness|toxicity|red[- ]?team\w*|jailbreak\w*|(s
                           r"(evaluation|benchmark|results?|tests?))\b", re.I)
 _RESULT_WORDS = re.compile(r"\b(results?|scores?|evaluat\w*|benchmark\w*|performance)\b", re.I)
 
+# -- what the model is, what it scored, what it cites, what it warns about ----------------------
+_PARAMS = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)\s*(billion|million|thousand|[BMK])\b[\s-]*(?:\w+[\s-]+){0,2}?"
+                     r"(?:parameters?|params)\b", re.I)
+_SCALE = {"b": 10**9, "billion": 10**9, "m": 10**6, "million": 10**6, "k": 10**3, "thousand": 10**3}
+_PAPER_HOSTS = ("arxiv.org", "www.arxiv.org", "aclanthology.org", "www.aclanthology.org", "openreview.net",
+                "proceedings.neurips.cc", "papers.nips.cc", "proceedings.mlr.press", "openaccess.thecvf.com")
+_REPORT_WORDS = re.compile(r"\b(technical report|tech(nical)? report|model report|system card|white ?paper|"
+                           r"release paper)\b", re.I)
+_CHECKPOINTS = re.compile(r"\b(intermediate|training|partially[- ]trained|pre-?training)\s+checkpoints?\b", re.I)
+_PUBLISHED = re.compile(r"\b(available|releas\w*|provid\w*|host\w*|branch\w*|revisions?|upload\w*|publish\w*|"
+                        r"open[- ]?source\w*)\b", re.I)
+_USE_TITLE = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s*)?(?:intended|direct|downstream|primary)?\s*(?:uses?|use cases?)\b",
+                        re.I)
+_FUTURE = re.compile(r"\b(will|later|soon|plan\w*|future|upcoming)\b", re.I)
+_PLACEHOLDER = re.compile(r"\[?more information needed\]?|\[optional\]|\{\{.*?\}\}", re.I)
+_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?\s*%?$")
+MAX_CONSIDERATION = 1500
 
 
 def _clip(text: str) -> str:
@@ -255,6 +274,10 @@ class _CardReader:
         self.statements()
         self.evaluations()
         self.signals()
+        self.description()
+        self.results()
+        self.papers()
+        self.considerations()
         return f
 
     def licenses(self) -> None:
@@ -708,6 +731,9 @@ class _CardReader:
                     add("trainer", "unsloth", self.where(section, sent))
                 if re.search(r"\bbuilt with axolotl\b", sent, re.I):
                     add("trainer", "axolotl", self.where(section, sent))
+                if _CHECKPOINTS.search(sent) and _PUBLISHED.search(sent) and not _MODAL.search(sent) \
+                        and not _FUTURE.search(sent):
+                    add("checkpoints", "intermediate", self.where(section, sent))
         titles = " ".join(s.title.lower() for s in self.doc.sections)
         if "training hyperparameters" in titles and "framework versions" in titles:
             framework = "trl" if any("TRL" in t for _, t in self.blocks()) and "trl" in tags else "transformers"
@@ -727,6 +753,111 @@ class _CardReader:
         mi = self.meta("model-index")
         if isinstance(mi, list) and "open_llm_leaderboard" in str(mi).lower().replace("-", "_"):
             add("leaderboard", "open-llm-leaderboard", Where(self.url, "model-index", "Open LLM Leaderboard"))
+
+
+    def description(self) -> None:
+        """Task, architecture and size as the card states them (the CycloneDX model card's parameters)."""
+        f = self.facts
+        task = self.repo.info.get("pipeline_tag") or self.meta("pipeline_tag")
+        f.task = task.strip() if isinstance(task, str) and task.strip() else None
+        arch = as_list(self.meta("architectures")) or as_list(self.meta("model_type"))
+        f.architecture = arch[0] if arch else None
+        for section, text in self.blocks("preamble", "details", "other", "training"):
+            if section >= 0 and 0 <= self.embedded_from <= section:
+                break
+            m = _PARAMS.search(text)
+            if m is not None:
+                number = float(m.group(1).replace(",", ""))
+                f.parameters = round(number * _SCALE[m.group(2).lower()])
+                f.parameters_text = _clip(m.group(0))
+                return
+
+    def results(self) -> None:
+        """Values the card reports: ``model-index`` metrics, and two-column result tables (benchmark | score)."""
+        f = self.facts
+        mi = self.meta("model-index")
+        for entry in mi if isinstance(mi, list) else []:
+            for res in (entry.get("results") or []) if isinstance(entry, dict) else []:
+                if not isinstance(res, dict):
+                    continue
+                ds = res.get("dataset") if isinstance(res.get("dataset"), dict) else {}
+                bench = str(ds.get("name") or ds.get("type") or "").strip()
+                for m in res.get("metrics") or []:
+                    if isinstance(m, dict) and m.get("value") is not None and bench:
+                        metric = str(m.get("type") or m.get("name") or "").strip()
+                        said = _clip(f"{bench}: {metric} {m['value']}")
+                        f.results.append(Result(bench, metric, str(m["value"])[:60], "model-index",
+                                                Where(self.url, "model-index", said)))
+                        if len(f.results) >= MAX_MENTIONS:
+                            return
+        header: list[str] = []
+        for b in self.doc.blocks:
+            if b.kind != "row" or self.doc.role(b.section) != "evaluation":
+                continue
+            cells = [c.strip() for c in b.text.split(" | ")]
+            if b.info == "header":
+                header = cells
+                continue
+            if len(cells) == 2 == len(header) and cells[0] and _NUMBER.match(cells[1]):
+                f.results.append(Result(cells[0], header[1], cells[1], "table", self.where(b.section, b.text)))
+                if len(f.results) >= MAX_MENTIONS:
+                    return
+
+    def papers(self) -> None:
+        """Papers and technical reports the card links: MOF's research paper and technical report."""
+        f = self.facts
+        seen: set[str] = set()
+        for ln in self.doc.links:
+            try:
+                parts = urlsplit(ln.url)
+            except ValueError:
+                continue
+            host = (parts.hostname or "").lower()
+            if parts.scheme not in ("http", "https") or not host or self.doc.role(ln.section) in (
+                    "evaluation", "training_data"):
+                continue  # an anchor in the card; a benchmark's or a dataset's paper
+            block = self.doc.blocks[ln.block].text if ln.block >= 0 else ln.text
+            sent = next((s for s in sentences(block) if ln.text and ln.text in s), block)
+            if _BASE_PHRASES.search(sent) or _NOT_TRAINED_ON.search(sent):
+                continue  # the base model's paper, or one the card compares with
+            report = bool(_REPORT_WORDS.search(ln.text)) or (not re.search(r"\bpaper\b", ln.text, re.I) and bool(
+                _REPORT_WORDS.search(sent[:300])))  # the anchor's words first, then its sentence's
+            paper = host in _PAPER_HOSTS and ("/abs/" in parts.path or "/pdf/" in parts.path or host != "arxiv.org")
+            if not (paper or (report and (parts.path.lower().endswith(".pdf") or _REPORT_WORDS.search(ln.text)))):
+                continue
+            key = ln.url.split("#")[0].rstrip("/").replace("/pdf/", "/abs/").removesuffix(".pdf").lower()
+            if key in seen:
+                continue
+            seen.add(key)
+            f.papers.append(Paper(ln.url, "report" if report else "paper", self.where(ln.section, sent)))
+            if len(f.papers) >= 10:
+                return
+        for t in self.tags():
+            if t.startswith("arxiv:") and len(f.papers) < 10:
+                url = f"https://arxiv.org/abs/{t.split(':', 1)[1]}"
+                if url.lower() not in seen:
+                    seen.add(url.lower())
+                    f.papers.append(Paper(url, "paper", Where(self.url, "", f"tag: {t}")))
+
+    def considerations(self) -> None:
+        """The text of the card's limitations and intended-use sections, as written (clipped)."""
+        f = self.facts
+        texts: dict[int, list[str]] = {}
+        for b in self.doc.blocks:
+            if b.section < 0 or b.kind == "code":
+                continue
+            title = self.doc.sections[b.section].title
+            if self.doc.sections[b.section].role == "limitations" or _USE_TITLE.match(title.strip()):
+                texts.setdefault(b.section, []).append(b.text)
+        for section, blocks in list(texts.items())[:8]:
+            text = " ".join(_PLACEHOLDER.sub(" ", " ".join(blocks)).split())
+            if len(text) < 20:
+                continue  # an unfilled template section
+            if len(text) > MAX_CONSIDERATION:
+                text = text[: MAX_CONSIDERATION - 1] + "…"
+            where = Where(self.url, self.doc.title(section), text)
+            limits = self.doc.sections[section].role == "limitations" or not _USE_TITLE.match(where.section.strip())
+            (f.limitations if limits else f.uses).append(where)
 
 
 def _near(sent: str, m: re.Match[str], words: re.Pattern[str], window: int = 60) -> bool:

@@ -100,7 +100,28 @@ class Signal:
     """Evidence that a stage happened (or a trait: trained with a public framework's recipe)."""
 
     kind: str  # sft | alignment | from_scratch | trainer (framework + hyperparameters in the card) | leaderboard
+    # | checkpoints (intermediate training checkpoints are published)
     detail: str  # e.g. "dpo", "transformers", "axolotl"
+    where: Where
+
+
+@dataclass(frozen=True)
+class Result:
+    """A reported result: a benchmark, a metric and its value as the card states it."""
+
+    benchmark: str  # dataset as written
+    metric: str  # e.g. "accuracy", "pass@1" ("" when the card names none)
+    value: str  # as written
+    origin: str  # model-index | table
+    where: Where
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A paper or technical report the card links (arXiv, ACL Anthology, OpenReview, a PDF)."""
+
+    url: str
+    kind: str  # paper | report (the link's words say "technical report", "model report", …)
     where: Where
 
 
@@ -128,6 +149,14 @@ class CardFacts:
     embeds_original: bool = False  # a re-upload that carries its base's original card
     derived: str = ""  # "X is a finetune of …" when the base it names is no Hub id: its lineage is unsearchable
     gated: bool = False
+    task: str | None = None  # pipeline_tag: what the model does (text-generation, …)
+    architecture: str | None = None  # model_type / architectures the card's metadata names
+    parameters: int | None = None  # parameter count the card states
+    parameters_text: str = ""  # … as written ("1.4 billion parameters")
+    results: list[Result] = field(default_factory=list)
+    papers: list[Paper] = field(default_factory=list)
+    limitations: list[Where] = field(default_factory=list)  # limitations/bias/risk sections (title, text)
+    uses: list[Where] = field(default_factory=list)  # intended-use sections (title, text)
 
 
 @dataclass
@@ -201,6 +230,10 @@ def _card(raw: dict[str, Any]) -> CardFacts:
     c.statements = [_with_where(Statement, x) for x in raw.get("statements", [])]
     c.evaluations = [_with_where(Evaluation, x) for x in raw.get("evaluations", [])]
     c.signals = [_with_where(Signal, x) for x in raw.get("signals", [])]
+    c.results = [_with_where(Result, x) for x in raw.get("results", [])]
+    c.papers = [_with_where(Paper, x) for x in raw.get("papers", [])]
+    c.limitations = [_where(x) for x in raw.get("limitations", [])]
+    c.uses = [_where(x) for x in raw.get("uses", [])]
     return c
 
 
