@@ -23,7 +23,7 @@ from harvester.licenses.normalize import LicenseResult, Normalizer
 from harvester.licenses.prose import decide, named_unidentified
 from harvester.read.facts import CardFacts, DatasetMention, Facts, LicenseInput, RepoFacts, Where
 from harvester.score.cells import Cell, Evidence, ReviewItem
-from harvester.score.knowledge import Knowledge
+from harvester.score.knowledge import Knowledge, Library
 
 TRAINING = ("pretraining_code", "pretraining_data")
 OWN_STAGES = ("finetuning_code", "alignment_code", "sft_data", "alignment_data")
@@ -552,10 +552,7 @@ def _inference_code(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
         if lib is None:
             return _unknown("inference_code", card.url, lib_ref.where.text, "inference.library-not-in-rules",
                             f"library {lib_ref.name!r} runs the model; its licence is not in rules/libraries.yaml")
-        part = _known_repo_license(ctx, lib.repo, f"library {lib.library}")
-        if part is None or part.result is None or not part.result.known:
-            r = ctx.n.normalize(lib.license)
-            part = Part(_ev(lib.source, lib.license, r.rule, f"libraries.yaml: {lib.rationale}"), r)
+        part = _library_part(ctx, lib)
         how = {"library_name": "the card's library_name", "tag": "the card's tags", "code": "the card's usage code",
                "prose": "the card's instructions"}
         return _cell(ctx, "inference_code", [Part(_from(lib_ref.where, f"library.{lib.library}",
@@ -573,6 +570,15 @@ def _inference_code(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
                         f"the card runs the model with {unread[0].repo}, which could not be read")
     return _absence("inference_code", card, _searched(ctx, card, "library_name, tags and usage code"),
                     "the card names no code or library that runs the model")
+
+
+def _library_part(ctx: _Ctx, lib: Library) -> Part:
+    """A library's licence: its repository's (harvested or in repos.yaml), else libraries.yaml's."""
+    part = _known_repo_license(ctx, lib.repo, f"library {lib.library}")
+    if part is None or part.result is None or not part.result.known:
+        r = ctx.n.normalize(lib.license)
+        part = Part(_ev(lib.source, lib.license, r.rule, f"libraries.yaml: {lib.rationale}"), r)
+    return part
 
 
 # -- data -------------------------------------------------------------------------------------------
@@ -820,3 +826,30 @@ def score(facts: Facts, k: Knowledge, n: Normalizer) -> tuple[dict[str, Cell], l
         assert KIND[comp] in ("code", "data") and cell.level
     return cells, ctx.review
 
+
+
+# -- the same licence reading, for other views of the same facts (MOF, CycloneDX) ----------------------
+class Licences:
+    """What a card, a repository, a library or a dataset is licensed under, read exactly as the taxonomy
+    reads it: other frameworks and formats over the same facts never re-implement licence reading."""
+
+    def __init__(self, facts: Facts, k: Knowledge, n: Normalizer) -> None:
+        self._ctx = _Ctx(facts, k, n)
+
+    def card(self, card: CardFacts) -> list[Part]:
+        """The licence a Hub card declares (metadata, ``license_name``/``license_link``, its file, prose);
+        [] when it declares none."""
+        return _license_parts(self._ctx, card) or []
+
+    def repo(self, repo: str, note: str) -> Part | None:
+        """A GitHub repository's licence: harvested file or detection, else rules/repos.yaml."""
+        return _known_repo_license(self._ctx, repo, note)
+
+    def library(self, name: str) -> Part | None:
+        """A library's licence (its repository's, else rules/libraries.yaml), as inference code reads it."""
+        lib = self._ctx.k.library(name)
+        return _library_part(self._ctx, lib) if lib is not None else None
+
+    def dataset(self, m: DatasetMention, component: str) -> Part:
+        """A dataset's terms as a data cell reads them: reviewed rules, its Hub card, or unsettled."""
+        return _dataset_part(self._ctx, m, component)
