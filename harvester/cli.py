@@ -223,10 +223,22 @@ class _TqdmHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 # -- reports ------------------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
+    from harvester.report import formats
     from harvester.report.export import render
 
+    if args.bundle and args.format != "cyclonedx":
+        raise UsageError("--bundle is for --format cyclonedx (one BOM for the whole run)")
+    n, k = _scoring(args)
+    fmt = formats.make(args.format, args.framework, k, n, args.bundle)  # type: ignore[arg-type]
+    if fmt is None and args.out not in (None, "-"):
+        check_output(args.out)  # a bad --out is refused before any work
     with Store(args.db, create=False) as store:
         run = _report_run(args, store)
+        if fmt is not None:
+            count, out = formats.export(store, run, fmt, args.out, k, args.curated)  # type: ignore[arg-type]
+            if out.path is not None:
+                _say(args, f"wrote {count} models to {out.path}", sys.stderr)
+            return EXIT_OK
         text = render(store, args.format, run.id, curated=args.curated)
     _write(args, text)
     return EXIT_OK
@@ -673,11 +685,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "across several models, before the run stops as one fatal error")
     _format(c, ["text", "json"])
 
-    e = _command(sub, "export", cmd_export, "write the taxonomy table of a run")
+    e = _command(sub, "export", cmd_export, "write the taxonomy table of a run (or its MOF classes, or AI BOMs)")
     _db(e)
-    e.add_argument("--format", choices=["csv", "json", "md", "html"], default="csv",
-                   help="csv exactly as taxonomy.md §5; json with full evidence; md; one self-contained html report")
-    _out(e)
+    e.add_argument("--format", choices=["csv", "json", "md", "html", "cyclonedx"], default="csv",
+                   help="csv exactly as taxonomy.md §5; json with full evidence; md; one self-contained html report; "
+                        "cyclonedx: a CycloneDX 1.6 AI BOM per model into the folder --out (see --bundle)")
+    e.add_argument("--framework", choices=["taxonomy", "mof"], default="taxonomy",
+                   help="mof: each model's Model Openness Framework class and its 17 components (csv, json, md, html)")
+    e.add_argument("--bundle", action="store_true", help="cyclonedx: one BOM for the whole run, to --out FILE")
+    e.add_argument("--out", metavar="FILE|DIR",
+                   help="file to write, whole or not at all, its folder must exist (default: standard output); "
+                        "for cyclonedx without --bundle, the folder the BOMs go to (its parent must exist)")
     _run_opt(e)
     e.add_argument("--curated", action="store_true",
                    help="add the models curated in rules/models (closed models with no Hub card)")

@@ -74,3 +74,21 @@ def corpus_sample(corpus: Path, every: int = 30) -> list[str]:
 def corpus_hub(corpus: Path) -> Iterator[FixtureHub]:
     with serve(Corpus(corpus, models=set(corpus_sample(corpus)))) as hub:
         yield hub
+
+
+EXPORT_PINS = ("BAAI/bge-en-icl", "EleutherAI/pythia-1.4b-deduped", "TheBloke/Llama-2-7B-Chat-GPTQ",
+               "allenai/OLMo-7B", "mistralai/Mistral-7B-v0.1")
+"""Corpus models whose MOF components the tests pin (tests/test_mof.py)."""
+
+
+@pytest.fixture(scope="session")
+def corpus_export_db(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of the pinned models and a quarter of the corpus sample, crawled once for the export tests."""
+    from harvester.cli import main
+
+    ids = list(dict.fromkeys([*EXPORT_PINS, *corpus_sample(corpus)[::4]]))
+    tmp = tmp_path_factory.mktemp("export")
+    (tmp / "models.txt").write_text("\n".join(ids) + "\n")
+    db = tmp / "c.db"
+    assert main(["crawl", "--db", str(db), "--serve-fixtures", str(corpus), "--models", str(tmp / "models.txt")]) == 0
+    return db

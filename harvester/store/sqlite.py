@@ -526,6 +526,36 @@ class Store:
             }
         return out
 
+    def model_pages(self, run_id: int, reader: str, page: int = 500, after: str = "", upto: str | None = None
+                    ) -> Iterator[list[tuple[str, str, bytes | None, dict[str, dict[str, Any]]]]]:
+        """(model id, bundle sha, facts, cells) of a run's models after ``after`` up to ``upto``, a page at a
+        time, for exports: a run of 100,000 models is read in bounded memory. Facts are those of ``reader``
+        when stored, else the newest stored for the bundle (None when none is)."""
+        while True:
+            rows = self.db.execute(
+                "SELECT h.model_id, h.bundle, (SELECT b.data FROM facts f JOIN blobs b ON b.sha = f.data "
+                "WHERE f.bundle = h.bundle ORDER BY f.reader = ? DESC, f.rowid DESC LIMIT 1) "
+                "FROM harvests h WHERE h.run_id = ? AND h.model_id > ? AND (? IS NULL OR h.model_id <= ?) "
+                "ORDER BY h.model_id LIMIT ?", (reader, run_id, after, upto, upto, page)).fetchall()
+            if not rows:
+                return
+            cells: dict[str, dict[str, dict[str, Any]]] = {}
+            for model_id, comp, level, lic, points, answers, evidence in self.db.execute(
+                    "SELECT model_id, component, level, license, points, answers, evidence FROM cells "
+                    "WHERE run_id = ? AND model_id >= ? AND model_id <= ?", (run_id, rows[0][0], rows[-1][0])):
+                cells.setdefault(model_id, {})[comp] = {
+                    "level": level, "license": lic, "points": points,
+                    "answers": json.loads(answers) if answers else None, "evidence": json.loads(evidence)}
+            yield [(m, bundle, bytes(data) if data is not None else None, cells.get(m, {}))
+                   for m, bundle, data in rows]
+            after = rows[-1][0]
+
+    def model_ranges(self, run_id: int, size: int = 500) -> list[tuple[str, str]]:
+        """A run's model ids cut into (after, up to) ranges of ``size`` models: work for parallel exports."""
+        ids = [r[0] for r in self.db.execute("SELECT model_id FROM harvests WHERE run_id = ? ORDER BY model_id",
+                                             (run_id,))]
+        return [("" if i == 0 else ids[i - 1], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
     def review_items(self, run_id: int) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT model_id, component, evidence_key, raw, source, reason, hint FROM review WHERE run_id = ? "
