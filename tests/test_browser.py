@@ -77,8 +77,8 @@ def test_report_in_headless_chromium(tmp_path, monkeypatch):
             driver.switch_to.active_element.send_keys(Keys.TAB)
             tabs += 1
         first = driver.switch_to.active_element
-        # thirteen sortable headers and the first row's model link come before the first cell
-        assert tabs == len(COMPONENTS) + 3 and first.get_attribute("data-component") == COMPONENTS[0]
+        # fourteen sortable headers (model, MOF class, the components) and the first row's model link come first
+        assert tabs == len(COMPONENTS) + 4 and first.get_attribute("data-component") == COMPONENTS[0]
         first.send_keys(Keys.ARROW_RIGHT)
         first.parent.switch_to.active_element.send_keys(Keys.ARROW_DOWN)
         focused = driver.switch_to.active_element

@@ -100,3 +100,14 @@ def test_mof_tables_agree(corpus_export_db, tmp_path, mof):
     assert "| Class III (Open Model) |" in md and "| EleutherAI/pythia-1.4b-deduped | III |" in md
     html = (tmp_path / "m.html").read_text()
     assert "<script" not in html and html.count("<td class=\"s\"") == 17 * len(mof)
+
+
+def test_the_html_report_carries_the_mof_class(corpus_export_db, tmp_path, mof):
+    out = tmp_path / "r.html"
+    assert main(["export", "--db", str(corpus_export_db), "--format", "html", "--out", str(out)]) == 0
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(out.read_text(), "html.parser")
+    assert soup.select("#taxonomy thead th")[1].text == "MOF class"
+    shown = {tr["data-model"]: tr.select_one("td.mof").text for tr in soup.select("#taxonomy tbody tr")}
+    assert shown == {m: r["class"] or "—" for m, r in mof.items()}

@@ -90,4 +90,16 @@ def render(store: Store, fmt: str, run_id: int | None = None, curated: bool = Fa
     from harvester.report import drift, html, plot
 
     marks = drift.marks(drift.compute(store, default_normalizer(), None, run.id))
-    return html.render(cells, run, plot.render(cells, "png", f"Openness levels per component, run {run.id}"), marks)
+    return html.render(cells, run, plot.render(cells, "png", f"Openness levels per component, run {run.id}"), marks,
+                       mof_classes(store, run, curated))
+
+
+def mof_classes(store: Store, run: Run, curated: bool = False) -> dict[str, str | None]:
+    """model id → MOF class, from the same stored facts and cells (the HTML report's MOF column)."""
+    from harvester.licenses.normalize import default_normalizer
+    from harvester.report.formats import Mof, pieces
+    from harvester.score.knowledge import default_knowledge
+    from harvester.score.mof import default_spec
+
+    k, n = default_knowledge(), default_normalizer()
+    return {p.model_id: p.summary for p in pieces(store, run, Mof(k, n, default_spec(), "md"), k, curated)}

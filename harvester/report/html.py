@@ -58,7 +58,8 @@ _JS = """
   var data = JSON.parse(document.getElementById('harvester-data').textContent);
   var table = document.getElementById('taxonomy');
   var tbody = table.tBodies[0];
-  var order = {'C1':1,'D1':1,'D2':2,'C2':2,'C3':3,'D3':3,'C4':4,'D4':4,'C5':5,'D5':5,'N/A':6,'?':7};
+  var order = {'C1':1,'D1':1,'D2':2,'C2':2,'C3':3,'D3':3,'C4':4,'D4':4,'C5':5,'D5':5,'N/A':6,'?':7,
+               'I':1,'II':2,'III':3,'\u2014':4};
   var sortState = {};
   function sortBy(th, i){
     var dir = sortState[i] = -(sortState[i] || -1);
@@ -148,7 +149,8 @@ _JS = """
     if (ev.key === 'Escape') { close(); return; }
     var rows = visibleRows(), r = rows.indexOf(td.parentNode), i = td.cellIndex, next = null;
     if (ev.key === 'ArrowRight') next = td.nextElementSibling;
-    else if (ev.key === 'ArrowLeft') next = i > 1 ? td.previousElementSibling : null;
+    else if (ev.key === 'ArrowLeft') next = td.previousElementSibling.classList.contains('cell') ?
+      td.previousElementSibling : null;
     else if (ev.key === 'ArrowDown' && r + 1 < rows.length) next = rows[r + 1].cells[i];
     else if (ev.key === 'ArrowUp' && r > 0) next = rows[r - 1].cells[i];
     if (next) { ev.preventDefault(); next.focus(); }
@@ -168,8 +170,9 @@ def _json_for_script(doc: Any) -> str:
 
 
 def render(cells: dict[str, dict[str, dict[str, Any]]], run: Run, figure_png: bytes | None = None,
-           drift: dict[str, str] | None = None) -> str:
-    """``drift``: model id → why its licence drifts from its base or datasets (marked on its row)."""
+           drift: dict[str, str] | None = None, mof: dict[str, str | None] | None = None) -> str:
+    """``drift``: model id → why its licence drifts from its base or datasets (marked on its row);
+    ``mof``: model id → its Model Openness Framework class (a last column)."""
     drift = drift or {}
     models = sorted(cells)
     orgs = sorted({m.split("/")[0] for m in models if "/" in m})
@@ -197,6 +200,8 @@ def render(cells: dict[str, dict[str, dict[str, Any]]], run: Run, figure_png: by
         "</select></label></div>",
         '<div class="layout"><div class="tablewrap">',
         '<table class="tax" id="taxonomy"><thead><tr><th class="model" tabindex="0" scope="col">model</th>',
+        *(['<th title="Model Openness Framework class (harvester export --framework mof: every component)" '
+           'tabindex="0" scope="col">MOF class</th>'] if mof is not None else []),
         *(f'<th title="{escape(c)}" tabindex="0" scope="col">{escape(c.replace("_", " "))}</th>' for c in COMPONENTS),
         "</tr></thead><tbody>",
     ]
@@ -205,6 +210,8 @@ def render(cells: dict[str, dict[str, dict[str, Any]]], run: Run, figure_png: by
         name = (f'<a href="{escape(hub_page("model", m))}" title="{escape(m)} on the Hub" '
                 f'rel="noopener noreferrer nofollow">{escape(m)}</a>' if is_hub_id(m) else escape(m))
         row = [f'<tr data-model="{escape(m)}"><td class="model{mark}">{name}</td>']
+        if mof is not None:
+            row.append(f'<td class="mof">{escape(mof.get(m) or "—")}</td>')
         for c in COMPONENTS:
             level = cells[m].get(c, {}).get("level", "?")
             fg = "#fff" if level[-1:] in ("1", "5") else "#222"
