@@ -24,6 +24,7 @@ import orjson
 from harvester.harvest import Harvest
 from harvester.read.facts import Facts
 from harvester.score.cells import Cell, ReviewItem
+from harvester.store.views import ensure_views
 
 SCHEMA_VERSION = 4
 
@@ -160,6 +161,7 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            ensure_views(self.db)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot open the store: {exc}") from exc
 
