@@ -270,6 +270,59 @@ def bench_scale(n: int = 100_000, workers: int = 8) -> dict[str, Any]:
             "scale_peak_rss_mb": round(warm_rss)}
 
 
+def _replicate(db: Path, copies: int) -> int:
+    """Copies of every model of run 1 under new ids (``…-copy-N``): a store of ``copies`` × its models whose
+    evidence, facts and cells are real crawl output. Returns the number of models stored."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    with con:
+        for c in range(1, copies):
+            con.execute("INSERT INTO harvests (run_id, model_id, model_sha, bundle) SELECT run_id, "
+                        "model_id || ?, model_sha, bundle FROM harvests WHERE run_id = 1 AND model_id NOT LIKE "
+                        "'%-copy-%'", (f"-copy-{c}",))
+            con.execute("INSERT INTO cells (run_id, model_id, component, level, license, points, answers, evidence) "
+                        "SELECT run_id, model_id || ?, component, level, license, points, answers, evidence FROM "
+                        "cells WHERE run_id = 1 AND model_id NOT LIKE '%-copy-%'", (f"-copy-{c}",))
+    count = con.execute("SELECT COUNT(*) FROM harvests WHERE run_id = 1").fetchone()[0]
+    con.close()
+    return int(count)
+
+
+def _export(db: Path, args: list[str]) -> tuple[float, int, float]:
+    """(seconds, exit code, peak RSS in MB of the export and its worker processes)."""
+    cmd = [sys.executable, "-m", "harvester.cli", "export", "--db", str(db), "--run", "1", *args]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - t0, os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024
+
+
+def bench_export(n: int = 100_000, seed_models: int = 2000) -> dict[str, Any]:
+    """CycloneDX (one BOM per model) and MOF exports of ``n`` stored models: models per second, peak memory.
+
+    The store holds ``seed_models`` synthetic models crawled through the fixture hub, copied under new ids
+    up to ``n``: every model is read, scored for the MOF and serialised like a crawled one.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "export.db"
+        hub = Hub(seed_models)
+        try:
+            _, code, _, _ = _crawl(hub, db, ["--workers", "8"])
+        finally:
+            hub.close()
+        stored = _replicate(db, math.ceil(n / seed_models))
+        cdx_s, cdx_code, cdx_rss = _export(db, ["--format", "cyclonedx", "--out", str(Path(tmp) / "boms")])
+        written = sum(1 for _ in (Path(tmp) / "boms").rglob("*.cdx.json"))
+        mof_s, mof_code, mof_rss = _export(db, ["--framework", "mof", "--format", "csv", "--out",
+                                                str(Path(tmp) / "mof.csv")])
+        mof_rows = len((Path(tmp) / "mof.csv").read_text().splitlines()) - 1
+    return {"export_models": stored, "export_exit_codes": [code, cdx_code, mof_code],
+            "export_cyclonedx_boms": written, "export_cyclonedx_models_per_s": round(written / cdx_s),
+            "export_cyclonedx_peak_rss_mb": round(cdx_rss), "export_mof_models_per_s": round(mof_rows / mof_s),
+            "export_mof_peak_rss_mb": round(mof_rss)}
+
+
 def main() -> None:
     scale_n = int(os.environ.get("HARVESTER_BENCH_SCALE", "100000"))
     result: dict[str, Any] = {
@@ -282,6 +335,10 @@ def main() -> None:
     print(json.dumps(result), flush=True)
     if scale_n:
         result.update(bench_scale(scale_n))
+        print(json.dumps(result), flush=True)
+    export_n = int(os.environ.get("HARVESTER_BENCH_EXPORT", "100000"))
+    if export_n:
+        result.update(bench_export(export_n))
     print(json.dumps(result))
 
 

@@ -269,7 +269,7 @@ class _Model:
             ds = facts.datasets.get(m.hub_id or "") if m.stage not in ("benchmark", "safety") else None
             if ds is not None and ds.status == "ok" and ds not in cards:
                 cards.append(ds)
-        carries = [s for s in card.sections if heading_role(s) == "training_data"]
+        carries = [s for s in card.sections if _role(s) == "training_data"]
         if cards:
             parts = [p for ds in cards for p in self.licences.card(ds)[:1]]
             license = _parts_license(parts) if len(parts) == len(cards) else None
@@ -283,6 +283,11 @@ class _Model:
                                 evidence=[_ev(card.url, carries[0] if carries else card.datasets[0].name,
                                               "card.data-information")])
         return self.outcome("data_card", MISSING, note=f"no dataset card and no data section; {self.searched()}")
+
+
+@lru_cache(maxsize=65536)
+def _role(title: str) -> str:
+    return heading_role(title)
 
 
 def score_mof(spec: Spec, model_id: str, cells: dict[str, dict[str, Any]], facts: Facts | None,

@@ -203,6 +203,7 @@ def _props(pairs: Iterable[tuple[str, str | None]]) -> list[Property]:
     return [_prop(f"{NS}:{k}", v) for k, v in pairs if v not in (None, "")]
 
 
+@lru_cache(maxsize=65536)
 def _ext(kind: ExternalReferenceType, url: str, comment: str | None = None) -> ExternalReference | None:
     if not url.startswith(("http://", "https://")):
         return None
@@ -216,6 +217,7 @@ class _Builder:
         self.run, self.k, self.n, self.spec = run, k, n, spec
         self.licenses = _LicenseMaker(n)
         self.data: dict[tuple[str, str], tuple[str, Component]] = {}
+        self.ancestry: dict[tuple[str, str, str, str | None, int], Component] = {}
         when = run.finished_at or run.started_at
         try:
             self.timestamp = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
@@ -256,6 +258,10 @@ class _Builder:
             if b.id.lower() in seen or depth >= MAX_ANCESTRY:
                 continue
             base = facts.bases.get(b.id)
+            key = (b.id, b.relation, b.origin, base.sha if base is not None else None, depth)
+            if key in self.ancestry:  # many models of a run share a base: built once
+                out.append(self.ancestry[key])
+                continue
             sha = base.sha if base is not None else None
             _, purl = _ref(b.id, sha)
             licenses: tuple[License, ...] = ()
@@ -266,14 +272,14 @@ class _Builder:
             org, _, name = b.id.rpartition("/")
             nested = self.ancestors(facts, lic, base, depth + 1, seen | {b.id.lower()}) if (
                 base is not None and base.status == "ok") else []
-            out.append(Component(
+            out.append(self.ancestry.setdefault(key, Component(
                 type=ComponentType.MACHINE_LEARNING_MODEL, name=name or b.id, group=org or None, purl=purl,
                 licenses=licenses, pedigree=Pedigree(ancestors=nested) if nested else None,
                 external_references=[x for x in (_ext(ExternalReferenceType.WEBSITE, _page(
                     base.url if base is not None else None, b.id)),) if x is not None],
                 properties=_props([("relation", b.relation), ("base:unread", None if base is not None and
                                    base.status == "ok" else (base.reason or base.status) if base is not None
-                                   else "not harvested")])))
+                                   else "not harvested")]))))
         return out
 
     def weights_licenses(self, cells: dict[str, Any], card: CardFacts | None) -> tuple[tuple[License, ...], str]:
