@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DB     ?= harvester.db
 OUT    ?= out
 
-.PHONY: install run test bench lint clean accuracy corpus-report trial-signals docs-images
+.PHONY: install run test bench lint clean accuracy corpus-report trial-signals docs-images formats-report
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,11 @@ accuracy: install
 
 corpus-report: install
 	$(BIN)/python -m harvester.corpus_report
+
+# Every identified corpus model (needs ../shared/corpus): each CycloneDX BOM validated by the library's own
+# validator and its licences checked against the weights cell; writes docs/mof.md and docs/mof-classes.csv.
+formats-report: install
+	$(BIN)/python -m harvester.formats_report --all
 
 lint: install
 	$(BIN)/ruff check harvester tests
