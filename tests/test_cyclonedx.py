@@ -134,3 +134,14 @@ def test_the_model_card_workaround_goes_when_the_library_models_it():
     """cyclonedx-python-lib 11 has no modelCard (upstream #911/#912); harvester adds it to the JSON. When this
     fails, build the model card with the library and delete ``_add_model_cards``."""
     assert "model_card" not in inspect.signature(Component.__init__).parameters
+
+
+def test_curated_closed_models_are_not_presented_as_hub_models(demo, tmp_path):
+    db, _ = demo
+    out = tmp_path / "boms"
+    assert main(["export", "--db", str(db), "--format", "cyclonedx", "--curated", "--out", str(out)]) == 0
+    gpt4 = json.loads(next(out.rglob("GPT-4.cdx.json")).read_text())
+    model = gpt4["metadata"]["component"]
+    assert "purl" not in model and model["bom-ref"].startswith("harvester:curated:")
+    assert _props(model)["harvester:curated"] == "rules/models" and _props(model)["harvester:taxonomy:weights"] == "D2"
+    assert validator()(json.dumps(gpt4)) is None

@@ -298,11 +298,13 @@ class _Builder:
         facts, cells = rec.facts, rec.cells
         card = facts.model if facts is not None else None
         sha = card.sha if card is not None else None
-        ref, purl = _ref(rec.model_id, sha)
+        # a curated model (rules/models) has no Hub repository: no huggingface purl
+        ref, purl = _ref(rec.model_id, sha) if facts is not None else (f"{NS}:curated:{rec.model_id}", None)
         lic = Licences(facts, self.k, self.n) if facts is not None else None
         mof = score_mof(self.spec, rec.model_id, cells, facts, self.k, self.n)
         licenses, status = self.weights_licenses(cells, card)
-        props: list[tuple[str, str | None]] = [("license:status", status if status != "identified" else None)]
+        props: list[tuple[str, str | None]] = [("license:status", status if status != "identified" else None),
+                                               ("curated", "rules/models" if facts is None else None)]
         props.extend((f"taxonomy:{comp}", cells.get(comp, {}).get("level", UNKNOWN)) for comp in COMPONENTS)
         props.append(("mof:class", mof.mof_class or "none"))
         if mof.next_class:
