@@ -81,18 +81,34 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: after.get(k, 0) - before.get(k, 0) for k in set(after) | set(before) if k != "other"}
 
 
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+t0 = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps({"seconds": time.perf_counter() - t0, "code": os.waitstatus_to_exitcode(status),
+                  "maxrss_kb": usage.ru_maxrss}))
+"""
+
+
+def _measured(cmd: list[str]) -> tuple[float, int, float]:
+    """(seconds, exit code, peak RSS in MB of the process and its children) of one command.
+
+    Linux carries a parent's peak RSS into a child it forks (exec keeps the larger of the two), so the
+    command is started by a small launcher process: the benchmark's own memory never counts as the command's.
+    """
+    out = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], capture_output=True, text=True, check=True)
+    doc = json.loads(out.stdout.strip().splitlines()[-1])
+    return doc["seconds"], doc["code"], doc["maxrss_kb"] / 1024
+
+
 def _crawl(hub: Hub, db: Path, extra: list[str]) -> tuple[float, int, float, dict[str, Any]]:
     """(seconds, exit code, peak RSS in MB, run summary) of one crawl process."""
-    cmd = [sys.executable, "-m", "harvester.cli", "crawl", "--db", str(db), "--hf-endpoint", hub.url,
-           "--github-endpoint", hub.url, *extra]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds, code, rss = _measured([sys.executable, "-m", "harvester.cli", "crawl", "--db", str(db),
+                                    "--hf-endpoint", hub.url, "--github-endpoint", hub.url, *extra])
     out = subprocess.run([sys.executable, "-m", "harvester.cli", "runs", "show", "--db", str(db), "--json"],
                          capture_output=True, text=True, check=True).stdout
-    return seconds, proc.returncode, usage.ru_maxrss / 1024, json.loads(out)["summary"]
+    return seconds, code, rss, json.loads(out)["summary"]
 
 
 def _minimum(n: int, seed: int = 0) -> dict[str, int]:
@@ -291,11 +307,7 @@ def _replicate(db: Path, copies: int) -> int:
 
 def _export(db: Path, args: list[str]) -> tuple[float, int, float]:
     """(seconds, exit code, peak RSS in MB of the export and its worker processes)."""
-    cmd = [sys.executable, "-m", "harvester.cli", "export", "--db", str(db), "--run", "1", *args]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - t0, os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024
+    return _measured([sys.executable, "-m", "harvester.cli", "export", "--db", str(db), "--run", "1", *args])
 
 
 def bench_export(n: int = 100_000, seed_models: int = 2000) -> dict[str, Any]:
