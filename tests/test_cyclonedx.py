@@ -145,3 +145,23 @@ def test_curated_closed_models_are_not_presented_as_hub_models(demo, tmp_path):
     assert "purl" not in model and model["bom-ref"].startswith("harvester:curated:")
     assert _props(model)["harvester:curated"] == "rules/models" and _props(model)["harvester:taxonomy:weights"] == "D2"
     assert validator()(json.dumps(gpt4)) is None
+
+
+def test_worker_processes_render_what_one_process_renders(demo, monkeypatch):
+    """Large runs are rendered by worker processes, a range of model ids each: same pieces, same order."""
+    from harvester.licenses.normalize import default_normalizer
+    from harvester.report.formats import CycloneDx, Mof
+    from harvester.report.formats import reading as rec
+    from harvester.score.knowledge import default_knowledge
+    from harvester.score.mof import default_spec
+
+    db, _ = demo
+    monkeypatch.setattr(rec, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(rec, "RANGE", 2)
+    k, n, spec = default_knowledge(), default_normalizer(), default_spec()
+    with Store(db) as store:
+        run = store.last_scored_run()
+        for fmt in (CycloneDx(k, n, spec), Mof(k, n, spec, "json")):
+            one = [(p.model_id, p.text) for p in rec.pieces(store, run, fmt, k, workers=1)]
+            two = [(p.model_id, p.text) for p in rec.pieces(store, run, fmt, k, workers=2)]
+            assert len(one) == 9 and one == two

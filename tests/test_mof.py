@@ -12,7 +12,7 @@ import pytest
 
 from harvester.cli import main
 from harvester.licenses.normalize import default_normalizer
-from harvester.report.formats.records import curated_records
+from harvester.report.formats.reading import curated_records
 from harvester.score.knowledge import default_knowledge
 from harvester.score.mof import NOT_OPEN, OPEN, OPEN_OTHER, default_spec, openness, score_mof
 

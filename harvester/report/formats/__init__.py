@@ -10,7 +10,7 @@ from harvester.licenses.normalize import Normalizer
 from harvester.report.formats.cyclonedx import CycloneDx
 from harvester.report.formats.interface import Format, ModelRecord, Output, Piece
 from harvester.report.formats.mof import Mof
-from harvester.report.formats.records import pieces, records
+from harvester.report.formats.reading import pieces, records
 from harvester.score.knowledge import Knowledge
 from harvester.score.mof import default_spec
 from harvester.store.sqlite import Run, Store

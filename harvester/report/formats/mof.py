@@ -12,15 +12,15 @@ import json
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from html import escape
-from typing import Any, TextIO
+from typing import TextIO
 
 from harvester.licenses.normalize import Normalizer
 from harvester.report.export import md_escape
 from harvester.report.formats.interface import Format, ModelRecord, Piece
 from harvester.score.knowledge import Knowledge
-from harvester.score.mof import CLASSES, INCLUDED, Result, Spec, score_mof
+from harvester.score.mof import CLASSES, Result, Spec, score_mof
 from harvester.store.sqlite import Run
 
 TABLES = ("csv", "json", "md", "html")
@@ -29,16 +29,6 @@ CLASS_NAMES = {"I": "Class I (Open Science)", "II": "Class II (Open Tooling)", "
 _COLOURS = {"open": "#1a9850", "open (other type)": "#91cf60", "not open": "#fc8d59", "missing": "#d73027",
             "not visible": "#d9d9d9"}
 _CLASS_COLOURS = {"I": "#1a9850", "II": "#66bd63", "III": "#a6d96a", None: "#f0f0f0"}
-
-
-def results(spec: Spec, records: Iterable[ModelRecord], k: Knowledge, n: Normalizer) -> Iterator[Result]:
-    for rec in records:
-        yield score_mof(spec, rec.model_id, rec.cells, rec.facts, k, n)
-
-
-def classes(spec: Spec, records: Iterable[ModelRecord], k: Knowledge, n: Normalizer) -> dict[str, str | None]:
-    """model id → MOF class (I, II, III or None): the HTML report's MOF column."""
-    return {r.model_id: r.mof_class for r in results(spec, records, k, n)}
 
 
 def _next(r: Result) -> str:
@@ -164,20 +154,3 @@ def _html_row(spec: Spec, r: Result) -> str:
                      f'style="background:{_COLOURS[lab]}"></td>')
     return (f'<tr><td>{escape(r.model_id)}</td><td style="background:{_CLASS_COLOURS[r.mof_class]}">'
             f"{escape(r.mof_class or '—')}</td>{''.join(cells)}<td>{escape(_next(r))}</td></tr>\n")
-
-
-def summary(rs: Iterable[Result]) -> dict[str, Any]:
-    """The distribution of classes and the models at Class I or II (docs/mof.md)."""
-    dist: Counter[str] = Counter()
-    top: dict[str, list[str]] = {"I": [], "II": []}
-    comps: dict[str, Counter[str]] = {}
-    for r in rs:
-        dist[r.mof_class or "none"] += 1
-        if r.mof_class in top:
-            top[r.mof_class].append(r.model_id)
-        for key, o in r.components.items():
-            comps.setdefault(key, Counter())[o.label() + ("" if o.required or o.status == INCLUDED else
-                                                         " (optional)")] += 1
-    return {"classes": {c: dist.get(c, 0) for c in (*CLASSES, "none")}, "models": sum(dist.values()),
-            "class_I": sorted(top["I"]), "class_II": sorted(top["II"]),
-            "components": {k: dict(v.most_common()) for k, v in comps.items()}}
