@@ -226,16 +226,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     from harvester.report import formats
     from harvester.report.export import render
 
+    def refuse(message: str) -> int:  # as the parser refuses a bad command line: one line, exit 2, before any work
+        print(f"harvester export: {message} (see `harvester export --help`)", file=sys.stderr)
+        return EXIT_USAGE
+
     if args.bundle and args.format != "cyclonedx":
-        raise UsageError("--bundle is for --format cyclonedx (one BOM for the whole run)")
+        return refuse("--bundle is for --format cyclonedx (one BOM for the whole run)")
     n, k = _scoring(args)
     fmt = formats.make(args.format, args.framework, k, n, args.bundle)  # type: ignore[arg-type]
-    if fmt is None and args.out not in (None, "-"):
-        check_output(args.out)  # a bad --out is refused before any work
+    try:
+        out = formats.Output(args.out, folder=fmt.folder) if fmt is not None else None
+        if fmt is None and args.out not in (None, "-"):
+            check_output(args.out)
+    except OutputError as exc:
+        return refuse(str(exc))
     with Store(args.db, create=False) as store:
         run = _report_run(args, store)
-        if fmt is not None:
-            count, out = formats.export(store, run, fmt, args.out, k, args.curated)  # type: ignore[arg-type]
+        if fmt is not None and out is not None:
+            count = formats.export(store, run, fmt, out, k, args.curated)  # type: ignore[arg-type]
             if out.path is not None:
                 _say(args, f"wrote {count} models to {out.path}", sys.stderr)
             return EXIT_OK

@@ -90,15 +90,17 @@ def test_a_bundle_is_one_valid_bom_with_each_dataset_once(demo, tmp_path):
     assert {d["ref"] for d in doc["dependencies"]} == set(refs)
 
 
-def test_bad_export_arguments_are_one_line_errors(demo, tmp_path, capsys):
+def test_bad_export_arguments_are_one_line_refusals(demo, tmp_path, capsys):
     db, _ = demo
-    assert main(["export", "--db", str(db), "--format", "cyclonedx"]) == 1
-    assert main(["export", "--db", str(db), "--format", "csv", "--bundle"]) == 1
     (tmp_path / "file").write_text("x")
-    assert main(["export", "--db", str(db), "--format", "cyclonedx", "--out", str(tmp_path / "file")]) == 1
+    for argv in (["--format", "cyclonedx"], ["--format", "csv", "--bundle"],
+                 ["--format", "cyclonedx", "--out", str(tmp_path / "file")],
+                 ["--format", "cyclonedx", "--out", str(tmp_path / "no" / "such" / "boms")]):
+        assert main(["export", "--db", str(db), *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith("harvester: ") for line in err)
+    assert len(err) == 4 and all(line.startswith("harvester export: ") for line in err)
     assert "--out FOLDER" in err[0] and "--bundle is for --format cyclonedx" in err[1] and "not a folder" in err[2]
+    assert "does not exist" in err[3] and not (tmp_path / "no").exists()
 
 
 def test_corpus_sample_boms_validate_and_agree_with_the_weights_cell(corpus_export_db, tmp_path):

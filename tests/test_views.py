@@ -50,6 +50,7 @@ def test_each_view_reads_with_plain_sqlite3_and_agrees_with_the_exports(tmp_path
     assert custom["models_affected"] == 1 and custom["model_ids"] == "acme/custom-license"
 
     run = con.execute("SELECT * FROM run_summary").fetchone()
-    assert (run["run_id"], run["status"], run["models"], run["models_failed"]) == (1, "ok", 9, 0)
+    assert (run["run_id"], run["status"], run["scope"], run["models"], run["models_failed"]) == (1, "complete", "all",
+                                                                                              9, 0)
     assert json.loads(run["summary_json"])["models_ok"] == 9
     con.close()

@@ -37,7 +37,7 @@ FROM cells WHERE license IS NOT NULL""",
   group_concat(DISTINCT component) AS components, MIN(source) AS example_source
 FROM review GROUP BY run_id, evidence_key""",
     # one row per run: when, how it ended, and what it holds
-    "run_summary": """SELECT r.id AS run_id, r.started_at, r.finished_at, r.status,
+    "run_summary": """SELECT r.id AS run_id, r.started_at, r.finished_at, r.status, r.scope,
   (SELECT COUNT(*) FROM harvests h WHERE h.run_id = r.id) AS models,
   (SELECT COUNT(*) FROM failures f WHERE f.run_id = r.id) AS models_failed,
   (SELECT COUNT(DISTINCT evidence_key) FROM review v WHERE v.run_id = r.id) AS review_keys,

@@ -29,12 +29,11 @@ def make(fmt: str, framework: str, k: Knowledge, n: Normalizer, bundle: bool = F
     return None
 
 
-def export(store: Store, run: Run, fmt: Format, out: str | None, k: Knowledge, curated: bool = False,
-           workers: int | None = None) -> tuple[int, Output]:
-    """Write ``run`` in ``fmt`` to ``out``; returns (models written, the output). ``workers``: processes that
-    render (default: one per core, up to four, for runs of 2,000 models or more)."""
-    output = Output(out, folder=fmt.folder)
-    return fmt.write(run, pieces(store, run, fmt, k, curated, workers=workers), output), output
+def export(store: Store, run: Run, fmt: Format, out: Output, k: Knowledge, curated: bool = False,
+           workers: int | None = None) -> int:
+    """Write ``run`` in ``fmt`` to ``out``; returns the models written. ``workers``: processes that render
+    (default: one per core, up to four, for runs of 2,000 models or more)."""
+    return fmt.write(run, pieces(store, run, fmt, k, curated, workers=workers), out)
 
 
 __all__ = ["FRAMEWORKS", "CycloneDx", "Format", "ModelRecord", "Mof", "Output", "Piece", "export", "make", "pieces",

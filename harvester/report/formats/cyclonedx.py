@@ -34,6 +34,7 @@ from cyclonedx.spdx import is_supported_id
 from packageurl import PackageURL
 
 from harvester import __version__
+from harvester.fetch.hub import hub_page
 from harvester.levels import COMPONENTS, UNKNOWN
 from harvester.licenses.normalize import Normalizer
 from harvester.read.facts import CardFacts, DatasetMention, Facts
@@ -190,8 +191,6 @@ def _ref(model_id: str, sha: str | None) -> tuple[str, PackageURL | None]:
     return purl.to_string(), purl
 
 
-def _page(url: str | None, model_id: str) -> str:
-    return (url or f"https://huggingface.co/{model_id}").rstrip("/")
 
 
 @lru_cache(maxsize=8192)
@@ -242,7 +241,7 @@ class _Builder:
         else:
             licenses, status = self.licenses.of(None, part.evidence.raw if r is not None else None), "unidentified"
         ref = f"{NS}:data:{stage}:{key}"  # one dataset in two roles is read per role (closed for one, …)
-        refs = [x for x in (_ext(ExternalReferenceType.DISTRIBUTION, f"https://huggingface.co/datasets/{m.hub_id}"),)
+        refs = [x for x in (_ext(ExternalReferenceType.DISTRIBUTION, hub_page("dataset", m.hub_id)),)
                 if x is not None] if m.hub_id else []
         comp = Component(type=ComponentType.DATA, name=key, bom_ref=ref, licenses=licenses, external_references=refs,
                          properties=_props([("dataset:stage", stage),
@@ -275,8 +274,8 @@ class _Builder:
             out.append(self.ancestry.setdefault(key, Component(
                 type=ComponentType.MACHINE_LEARNING_MODEL, name=name or b.id, group=org or None, purl=purl,
                 licenses=licenses, pedigree=Pedigree(ancestors=nested) if nested else None,
-                external_references=[x for x in (_ext(ExternalReferenceType.WEBSITE, _page(
-                    base.url if base is not None else None, b.id)),) if x is not None],
+                external_references=[x for x in (_ext(ExternalReferenceType.WEBSITE, hub_page("model", b.id)),)
+                                     if x is not None],
                 properties=_props([("relation", b.relation), ("base:unread", None if base is not None and
                                    base.status == "ok" else (base.reason or base.status) if base is not None
                                    else "not harvested")]))))
@@ -314,11 +313,11 @@ class _Builder:
         data_refs: list[str] = []
         model_card: dict[str, Any] = {}
         if card is not None and lic is not None and facts is not None:
-            page = _page(card.url, rec.model_id)
-            at = f"/tree/{sha}" if sha else ""
-            refs.append(_ext(ExternalReferenceType.WEBSITE, page + at, "the Hub page at the harvested revision"))
-            refs.append(_ext(ExternalReferenceType.MODEL_CARD, page + (f"/blob/{sha}/README.md" if sha else ""),
-                             "the model card"))
+            page = hub_page("model", rec.model_id)  # the public page, whichever endpoint was crawled
+            refs.append(_ext(ExternalReferenceType.WEBSITE, page + (f"/tree/{sha}" if sha else ""),
+                             "the Hub page at the harvested revision"))
+            refs.append(_ext(ExternalReferenceType.MODEL_CARD, hub_page("model", rec.model_id, sha, "README.md")
+                             if sha else page, "the model card"))
             for rl in _unique(card.repos, lambda r: r.repo.lower()):
                 rf = facts.repos.get(rl.repo)
                 kind = rf.kind if rf is not None and rf.kind != "unknown" else rl.context
