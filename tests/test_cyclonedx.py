@@ -167,3 +167,27 @@ def test_worker_processes_render_what_one_process_renders(demo, monkeypatch):
             one = [(p.model_id, p.text) for p in rec.pieces(store, run, fmt, k, workers=1)]
             two = [(p.model_id, p.text) for p in rec.pieces(store, run, fmt, k, workers=2)]
             assert len(one) == 9 and one == two
+
+
+def _die(bounds: tuple[str, str]) -> list:
+    import os
+
+    os._exit(3)
+
+
+def test_a_worker_that_dies_stops_the_export_with_an_error_not_a_wait(demo, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from harvester.licenses.normalize import default_normalizer
+    from harvester.report.formats import Mof
+    from harvester.report.formats import reading as rec
+    from harvester.score.knowledge import default_knowledge
+    from harvester.score.mof import default_spec
+
+    db, _ = demo
+    monkeypatch.setattr(rec, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(rec, "_render", _die)
+    k = default_knowledge()
+    with Store(db) as store, pytest.raises(BrokenProcessPool):
+        list(rec.pieces(store, store.last_scored_run(), Mof(k, default_normalizer(), default_spec(), "csv"), k,
+                        workers=2))

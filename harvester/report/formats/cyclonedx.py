@@ -202,7 +202,12 @@ def _props(pairs: Iterable[tuple[str, str | None]]) -> list[Property]:
     return [_prop(f"{NS}:{k}", v) for k, v in pairs if v not in (None, "")]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
+def _shared_ext(kind: ExternalReferenceType, url: str, comment: str | None = None) -> ExternalReference | None:
+    """A reference many models share (a repository, a paper, a dataset, a base model): built once."""
+    return _ext(kind, url, comment)
+
+
 def _ext(kind: ExternalReferenceType, url: str, comment: str | None = None) -> ExternalReference | None:
     if not url.startswith(("http://", "https://")):
         return None
@@ -241,7 +246,7 @@ class _Builder:
         else:
             licenses, status = self.licenses.of(None, part.evidence.raw if r is not None else None), "unidentified"
         ref = f"{NS}:data:{stage}:{key}"  # one dataset in two roles is read per role (closed for one, …)
-        refs = [x for x in (_ext(ExternalReferenceType.DISTRIBUTION, hub_page("dataset", m.hub_id)),)
+        refs = [x for x in (_shared_ext(ExternalReferenceType.DISTRIBUTION, hub_page("dataset", m.hub_id)),)
                 if x is not None] if m.hub_id else []
         comp = Component(type=ComponentType.DATA, name=key, bom_ref=ref, licenses=licenses, external_references=refs,
                          properties=_props([("dataset:stage", stage),
@@ -274,7 +279,7 @@ class _Builder:
             out.append(self.ancestry.setdefault(key, Component(
                 type=ComponentType.MACHINE_LEARNING_MODEL, name=name or b.id, group=org or None, purl=purl,
                 licenses=licenses, pedigree=Pedigree(ancestors=nested) if nested else None,
-                external_references=[x for x in (_ext(ExternalReferenceType.WEBSITE, hub_page("model", b.id)),)
+                external_references=[x for x in (_shared_ext(ExternalReferenceType.WEBSITE, hub_page("model", b.id)),)
                                      if x is not None],
                 properties=_props([("relation", b.relation), ("base:unread", None if base is not None and
                                    base.status == "ok" else (base.reason or base.status) if base is not None
@@ -321,11 +326,11 @@ class _Builder:
             for rl in _unique(card.repos, lambda r: r.repo.lower()):
                 rf = facts.repos.get(rl.repo)
                 kind = rf.kind if rf is not None and rf.kind != "unknown" else rl.context
-                refs.append(_ext(ExternalReferenceType.VCS, f"https://github.com/{rl.repo}",
+                refs.append(_shared_ext(ExternalReferenceType.VCS, f"https://github.com/{rl.repo}",
                                  f"{kind} code; linked as {rl.context}" + (" (named, not linked)" if rl.named_only
                                                                           else "")))
             for p in card.papers:
-                refs.append(_ext(ExternalReferenceType.DOCUMENTATION, p.url,
+                refs.append(_shared_ext(ExternalReferenceType.DOCUMENTATION, p.url,
                                  "technical report" if p.kind == "report" else "paper"))
             mentions = [(m, m.stage) for m in card.datasets] + [
                 (DatasetMention(e.benchmark, e.hub_id, "safety" if e.safety else "benchmark", e.origin, e.where),

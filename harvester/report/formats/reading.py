@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from harvester.harvest import Harvest
@@ -52,6 +54,9 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start(path: str, fmt: Format, run: Run, k: Knowledge) -> None:
+    # a worker leaves signals to its parent: Ctrl-C reaches the whole process group, the parent stops the pool
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER.update(store=Store(path, create=False), fmt=fmt, run=run, k=k)
     fmt.begin(run)
 
@@ -67,21 +72,25 @@ def default_workers() -> int:
 
 def pieces(store: Store, run: Run, fmt: Format, k: Knowledge, curated: bool = False,
            rules_dir: str | None = None, workers: int | None = None) -> Iterator[Piece]:
-    """Every model of ``run`` rendered by ``fmt``, in model order."""
+    """Every model of ``run`` rendered by ``fmt``, in model order. A worker that dies stops the export with
+    an error (``BrokenProcessPool``), never a wait without end."""
     fmt.begin(run)
     workers = default_workers() if workers is None else workers
     ranges = store.model_ranges(run.id, RANGE) if workers > 1 else []
     if workers > 1 and len(ranges) * RANGE >= PARALLEL_FROM:
-        ctx = multiprocessing.get_context("fork")  # workers inherit the loaded rules; nothing is pickled but data
-        with ctx.Pool(workers, initializer=_start, initargs=(store.path, fmt, run, k)) as pool:
-            pending: deque[Any] = deque()
-            todo = iter(ranges)
-            for bounds in todo:
-                pending.append(pool.apply_async(_render, (bounds,)))
+        # fork: workers inherit the loaded rules; only model ids go out and rendered pieces come back
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start,
+                                   initargs=(store.path, fmt, run, k))
+        try:
+            pending: deque[Future[list[Piece]]] = deque()
+            for bounds in ranges:
+                pending.append(pool.submit(_render, bounds))
                 if len(pending) >= 2 * workers:
-                    yield from pending.popleft().get()
+                    yield from pending.popleft().result()
             while pending:
-                yield from pending.popleft().get()
+                yield from pending.popleft().result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     else:
         for rec in records(store, run.id, k):
             yield fmt.render(rec)
