@@ -115,7 +115,8 @@ _CODE_ANCHOR = re.compile(r"\b(code|github|repo(sitory)?|source|implementation|o
 
 # -- lineage in prose ---------------------------------------------------------------------------
 _BASE_PHRASES = re.compile(
-    r"\b(fine-?tuned (version )?(of|from|on top of)|finetune of|fine-?tune of|based on|built on( top of)?|"
+    r"\b(fine-?tuned (version )?(of|from|on top of)|finetune of|fine-?tune (of|on top of|from)|based on|"
+    r"built on( top of)?|"
     r"trained on top of|derived from|adapted from|continued pre-?training of|continue[ds]? pre-?training (of|from)|"
     r"(quanti[sz]ed|gguf|gptq|awq|exl2|mlx|onnx|fp8|int4|int8|converted) (version|model|files|weights|format|"
     r"conversion|quants?)?\s*(of|for|from)|quants? of|conversion of|converted from|lora (adapter )?(of|for|on)|"

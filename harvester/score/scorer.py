@@ -409,7 +409,10 @@ def _training_parts(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> t
         known = ctx.k.known_repo(rl.repo)
         kind = rf.kind if rf is not None and rf.kind != "unknown" else (known.kind if known else "unknown")
         stages = (rf.stages if rf is not None and rf.stages else list(known.stages) if known else [])
-        # the card's own words ("trained using [X]") settle the stage; a bare link needs the repository to say it
+        # the card's own words ("trained using [X]") settle the stage; a bare link needs the repository to say it;
+        # a tool that only fine-tunes (axolotl, trl) pre-trained nothing
+        if stage == "pretraining" and stages and "pretraining" not in stages:
+            continue
         if kind == "training" and (rl.context == "training" or not stages or stage in stages or
                                    rl.stage_hint == stage):
             seen.add(rl.repo.lower())
@@ -471,7 +474,7 @@ def _statement_parts(card: CardFacts, subject: str, stage: str, component: str) 
 def _pretraining_code(ctx: _Ctx, card: CardFacts) -> Cell:
     parts, unsettled = _training_parts(ctx, card, "pretraining", "pretraining_code")
     trainer = _trainer_part(ctx, card, "pretraining") if any(s.kind == "from_scratch" for s in card.signals) \
-        or not card.bases else None
+        else None  # a framework with hyperparameters trained *this* model from scratch, or it fine-tuned a base
     if trainer is not None:
         parts.append(trainer)
     if parts:
@@ -683,11 +686,22 @@ def _stage_data(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> Cell:
 
 
 # -- stages -----------------------------------------------------------------------------------------
+FINETUNING_TOOLS = ("axolotl", "unsloth", "trl", "llama-factory", "autotrain")
+
+
+def _tuned_by_a_finetuning_tool(card: CardFacts) -> bool:
+    return not any(s.kind == "from_scratch" for s in card.signals) and any(
+        s.kind == "trainer" and s.detail in FINETUNING_TOOLS for s in card.signals)
+
+
 def _finetuned(card: CardFacts) -> tuple[bool, str]:
     if card.relation in ("finetune", "adapter"):
         return True, f"a {card.relation} of {', '.join(b.id for b in card.bases)}"
     if not card.bases and card.derived and re.search(r"fine-?tun|finetun|lora|adapter", card.derived, re.I):
         return True, card.derived
+    if not card.bases and _tuned_by_a_finetuning_tool(card):
+        tool = next(s for s in card.signals if s.kind == "trainer" and s.detail in FINETUNING_TOOLS)
+        return True, f"fine-tuned with {tool.detail}: {tool.where.text}"
     for s in card.signals:
         if s.kind == "sft":
             return True, f"{s.detail}: {s.where.text}"
@@ -780,12 +794,13 @@ def _cells(ctx: _Ctx, card: CardFacts, depth: int = 0) -> dict[str, Cell]:
     relation = card.relation if card.bases else None
     base = _base_cells(ctx, card, depth) if relation else None
     own_pretraining = relation is None or (base is None and card.embeds_original and relation == "quantized")
-    if relation is None and card.derived:  # "a finetune of Fairseq's dense model": a base no id names
-        own_pretraining = False
+    if relation is None and (card.derived or _tuned_by_a_finetuning_tool(card)):
+        own_pretraining = False  # "a finetune of Fairseq's dense model", "Built with Axolotl": a base no id names
 
     def lineage(comp: str) -> Cell:
         if base is None and not card.bases:
-            return _unknown(comp, card.url, card.derived, "lineage.base-not-named",
+            return _unknown(comp, card.url, card.derived or "fine-tuned with a fine-tuning tool",
+                            "lineage.base-not-named",
                             "the card says it derives from a model it does not name as a Hub id, so the base's "
                             f"{comp.replace('_', ' ')} was not searched")
         if base is None:
