@@ -22,6 +22,7 @@ import httpx
 
 from harvester.licenses.normalize import Normalizer
 from harvester.licenses.rules import load_rules
+from harvester.parallel import default_workers
 
 SAMPLES = ["apache-2.0", "MIT", "Apache License, Version 2.0", "CC BY-NC-SA 4.0", "llama2", "other",
            "https://www.apache.org/licenses/LICENSE-2.0", "MIT OR Apache-2.0", "bigscience-openrail-m", "gpl-3.0"]
@@ -218,12 +219,13 @@ def bench_crawl(n: int = 2000, latency_ms: float = 20, workers: int = 8,
         "naive_seconds_per_model": round(naive_per_model, 4),
         "speedup_vs_naive": round(naive_per_model * n / cold_s, 2),
         "warm_seconds": round(warm_s, 2), "warm_models_carried": warm.get("models_carried"),
-        "rescore_models_per_s": round(rescore),
+        "rescore_models_per_s": round(rescore), "rescore_workers": default_workers(),
     }
 
 
 def bench_rescore(db: Path) -> float:
-    """Models per second that ``rescore`` recomputes from stored facts and writes back (no network)."""
+    """Models per second that ``harvester rescore`` recomputes from stored facts and writes into a derived
+    run (no network; workers as the command line would use them)."""
     from harvester.rescore import rescore_run
     from harvester.score.knowledge import load_knowledge
     from harvester.store.sqlite import Store
@@ -231,9 +233,9 @@ def bench_rescore(db: Path) -> float:
     n, k = Normalizer(load_rules()), load_knowledge()
     with Store(db) as store:
         run = store.report_run()
-        rescore_run(store, run.id, k, n)  # facts of this reader version are stored by the crawl already
+        rescore_run(store, store.derive_run(run, {}), k, n)  # facts of this reader version are stored already
         t0 = time.perf_counter()
-        count, _ = rescore_run(store, run.id, k, n)
+        count, _ = rescore_run(store, store.derive_run(run, {}), k, n)
         return count / (time.perf_counter() - t0)
 
 

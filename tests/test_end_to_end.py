@@ -69,6 +69,34 @@ def test_rescore_reproduces_cells_without_network(tmp_path, capsys):
     assert "weights" in text and "license_name for license: other" in text
 
 
+def test_rescore_in_worker_processes_writes_what_one_process_writes(tmp_path, monkeypatch):
+    """Workers score ranges and re-read bundles whose facts are stale; the one writer stores both."""
+    from harvester import rescore
+    from harvester.licenses.normalize import Normalizer
+    from harvester.licenses.rules import load_rules
+    from harvester.score.knowledge import load_knowledge
+    from harvester.store.sqlite import Store
+
+    db = tmp_path / "w.db"
+    assert main(["crawl", "--db", str(db), "--serve-fixtures", str(FIXTURES)]) == 0
+    monkeypatch.setattr(rescore, "PAGE", 2)  # five ranges of the nine models, none too small to fork for
+    monkeypatch.setattr(rescore, "PARALLEL_FROM", 0)
+    k, n = load_knowledge(), Normalizer(load_rules())
+    query = "SELECT model_id, component, level, license, points, answers, evidence FROM cells WHERE run_id = ? " \
+            "ORDER BY model_id, component"
+    with Store(db) as store:
+        run = store.report_run()
+        store.db.execute("DELETE FROM facts")  # new reading rules: every bundle is re-read
+        one = store.derive_run(run, {})
+        assert rescore.rescore_run(store, one, k, n, workers=1) == (9, 9)
+        store.db.execute("DELETE FROM facts")
+        two = store.derive_run(run, {})
+        assert rescore.rescore_run(store, two, k, n, workers=2) == (9, 9)
+        assert store.db.execute("SELECT COUNT(*) FROM facts").fetchone()[0] == 9
+        cells = [store.db.execute(query, (r,)).fetchall() for r in (run.id, one, two)]
+    assert len(cells[0]) == 9 * len(COMPONENTS) and cells[0] == cells[1] == cells[2]
+
+
 def test_crawl_of_a_corpus_sample(corpus, tmp_path):
     """Every hand-picked model of ../shared/corpus and a sample of the most-liked: one row each, every
     cell a valid level. The whole corpus is crawled by `make corpus-report`, not here."""

@@ -14,10 +14,10 @@ class Evidence:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"source": self.source, "raw": self.raw, "rule": self.rule}
-        if self.note is not None:
-            d["note"] = self.note
-        return d
+        # keys in sorted order: stored evidence is compared byte for byte between runs
+        if self.note is None:
+            return {"raw": self.raw, "rule": self.rule, "source": self.source}
+        return {"note": self.note, "raw": self.raw, "rule": self.rule, "source": self.source}
 
 
 @dataclass(frozen=True)

@@ -117,8 +117,16 @@ _V4_COLUMNS = (("runs", "scope", "TEXT"), ("runs", "derived_from", "INTEGER"), (
 def _cell_rows(run_id: int, model_id: str, cells: dict[str, Cell]) -> list[tuple[Any, ...]]:
     return [(run_id, model_id, comp, c.level, c.license, c.points,
              json.dumps(c.answers) if c.answers is not None else None,
-             orjson.dumps([e.to_dict() for e in c.evidence], option=orjson.OPT_SORT_KEYS).decode())
+             orjson.dumps([e.to_dict() for e in c.evidence]).decode())  # to_dict's keys are in sorted order
             for comp, c in cells.items()]
+
+
+def scored_rows(run_id: int, scored: list[tuple[str, dict[str, Cell], list[ReviewItem]]]
+                ) -> tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(model ids, cell rows, review rows) of scored models: plain tuples, cheap to send between processes."""
+    return ([m for m, _, _ in scored], [row for m, cells, _ in scored for row in _cell_rows(run_id, m, cells)],
+            [(run_id, m, r.component, r.key, r.raw, r.source, r.reason, r.hint) for m, _, review in scored
+             for r in review])
 
 
 class StoreError(RuntimeError):
@@ -447,15 +455,20 @@ class Store:
 
     def replace_many(self, run_id: int, scored: list[tuple[str, dict[str, Cell], list[ReviewItem]]]) -> None:
         """Cells and review items of many models in one transaction and a few statements (rescore)."""
+        self.replace_rows(run_id, *scored_rows(run_id, scored))
+
+    def replace_rows(self, run_id: int, model_ids: list[str], cells: list[tuple[Any, ...]],
+                     review: list[tuple[Any, ...]], facts: Iterable[tuple[str, Facts]] = ()) -> None:
+        """Rows built by :func:`scored_rows` (perhaps in another process), and the facts read on the way,
+        written in one transaction."""
         with self.tx():
-            ids = [(run_id, m) for m, _, _ in scored]
+            for bundle, f in facts:
+                self._put_facts(bundle, f)
+            ids = [(run_id, m) for m in model_ids]
             self.db.executemany("DELETE FROM cells WHERE run_id = ? AND model_id = ?", ids)
             self.db.executemany("DELETE FROM review WHERE run_id = ? AND model_id = ?", ids)
-            self.db.executemany("INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                [row for m, cells, _ in scored for row in _cell_rows(run_id, m, cells)])
-            self.db.executemany("INSERT INTO review VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                [(run_id, m, r.component, r.key, r.raw, r.source, r.reason, r.hint)
-                                 for m, _, review in scored for r in review])
+            self.db.executemany("INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cells)
+            self.db.executemany("INSERT INTO review VALUES (?, ?, ?, ?, ?, ?, ?, ?)", review)
 
     def _write_cells(self, run_id: int, model_id: str, cells: dict[str, Cell], review: Iterable[ReviewItem]) -> None:
         self.db.execute("DELETE FROM cells WHERE run_id = ? AND model_id = ?", (run_id, model_id))
@@ -480,14 +493,16 @@ class Store:
         for _model_id, bundle, _facts in self.bundles(run_id, None, page):
             yield Harvest.from_json(self.get_blob(bundle))
 
-    def bundles(self, run_id: int, reader: str | None, page: int = 500) -> Iterator[tuple[str, str, bytes | None]]:
-        """(model id, bundle sha, facts read by ``reader`` or None) of a run, a page at a time."""
-        after = ""
+    def bundles(self, run_id: int, reader: str | None, page: int = 500, after: str = "",
+                upto: str | None = None) -> Iterator[tuple[str, str, bytes | None]]:
+        """(model id, bundle sha, facts read by ``reader`` or None) of a run's models after ``after`` up to
+        ``upto``, a page at a time."""
         while True:
             rows = self.db.execute(
                 "SELECT h.model_id, h.bundle, b.data FROM harvests h LEFT JOIN facts f ON f.bundle = h.bundle "
                 "AND f.reader = ? LEFT JOIN blobs b ON b.sha = f.data WHERE h.run_id = ? AND h.model_id > ? "
-                "ORDER BY h.model_id LIMIT ?", (reader or "", run_id, after, page)).fetchall()
+                "AND (? IS NULL OR h.model_id <= ?) ORDER BY h.model_id LIMIT ?",
+                (reader or "", run_id, after, upto, upto, page)).fetchall()
             if not rows:
                 return
             for model_id, bundle, data in rows:

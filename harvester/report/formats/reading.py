@@ -8,15 +8,11 @@ with its own read-only connection); pieces come back in model order, a bounded n
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from harvester.harvest import Harvest
+from harvester.parallel import default_workers, ordered_map, quiet_worker
 from harvester.read import read_harvest, reader_key
 from harvester.read.facts import Facts
 from harvester.report.formats.interface import Format, ModelRecord, Piece
@@ -54,9 +50,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start(path: str, fmt: Format, run: Run, k: Knowledge) -> None:
-    # a worker leaves signals to its parent: Ctrl-C reaches the whole process group, the parent stops the pool
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    quiet_worker()
     _WORKER.update(store=Store(path, create=False), fmt=fmt, run=run, k=k)
     fmt.begin(run)
 
@@ -64,10 +58,6 @@ def _start(path: str, fmt: Format, run: Run, k: Knowledge) -> None:
 def _render(bounds: tuple[str, str]) -> list[Piece]:
     w = _WORKER
     return [w["fmt"].render(rec) for rec in records(w["store"], w["run"].id, w["k"], *bounds)]
-
-
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
 
 
 def pieces(store: Store, run: Run, fmt: Format, k: Knowledge, curated: bool = False,
@@ -78,19 +68,8 @@ def pieces(store: Store, run: Run, fmt: Format, k: Knowledge, curated: bool = Fa
     workers = default_workers() if workers is None else workers
     ranges = store.model_ranges(run.id, RANGE) if workers > 1 else []
     if workers > 1 and len(ranges) * RANGE >= PARALLEL_FROM:
-        # fork: workers inherit the loaded rules; only model ids go out and rendered pieces come back
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_start,
-                                   initargs=(store.path, fmt, run, k))
-        try:
-            pending: deque[Future[list[Piece]]] = deque()
-            for bounds in ranges:
-                pending.append(pool.submit(_render, bounds))
-                if len(pending) >= 2 * workers:
-                    yield from pending.popleft().result()
-            while pending:
-                yield from pending.popleft().result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for rendered in ordered_map(_render, ranges, workers, _start, (store.path, fmt, run, k)):
+            yield from rendered
     else:
         for rec in records(store, run.id, k):
             yield fmt.render(rec)
