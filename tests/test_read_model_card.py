@@ -78,3 +78,15 @@ def test_new_facts_survive_the_store_round_trip():
     back = Facts.from_json(Facts("r", f).to_json()).model
     assert back.results == f.results and back.papers == f.papers and back.limitations == f.limitations
     assert back.uses == f.uses and back.parameters == f.parameters
+
+
+def test_html_nested_thousands_deep_is_read_not_a_failure():
+    """Real cards carry pasted HTML; a hostile one nests tags deeper than Python's recursion limit."""
+    from harvester.read.markdown import read_markdown
+
+    deep = read_markdown("# Model\n\n<div>\n" + "<div>" * 5000 + 'Weights under <a href="https://x.org/l">'
+                         + "<span>" * 10 + "the licence</a>")
+    assert deep.blocks[-1].text == "Weights under the licence"
+    assert [(link.url, link.text) for link in deep.links] == [("https://x.org/l", "the licence")]
+    facts = _read(body="## License\n\n" + "<p>" + "<b>" * 5000 + "Released under the MIT license.</p>", card={})
+    assert "MIT license" in {x.value for x in facts.prose_licenses}

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -23,6 +24,9 @@ _SKIP_TAGS = {"script", "style", "noscript", "template"}
 _BARE_URL = re.compile(r"https?://[^\s<>\"'()\[\]{}|\\^`]+")
 MAX_BODY_CHARS = 400_000
 """Reading is bounded: the first 400,000 characters of a card hold everything a person reads."""
+ANCHOR_CHARS = 300
+"""An anchor's or heading's text is kept to this many characters."""
+_ANCHOR_NODES = 64
 
 # Section roles from heading words. Checked in order: the first role whose words a heading holds wins.
 _ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -119,7 +123,7 @@ class _Builder:
         self.section = -1
 
     def heading(self, title: str, level: int) -> None:
-        title = " ".join(title.split())[:300]
+        title = " ".join(title.split())[:ANCHOR_CHARS]
         self.doc.sections.append(Section(title, level, heading_role(title)))
         self.section = len(self.doc.sections) - 1
 
@@ -134,7 +138,7 @@ class _Builder:
         self.doc.blocks.append(Block(kind, text, self.section, info))
         index = len(self.doc.blocks) - 1
         for url, anchor in links:
-            self.doc.links.append(Link(url, " ".join(anchor.split())[:300], self.section, index))
+            self.doc.links.append(Link(url, " ".join(anchor.split())[:ANCHOR_CHARS], self.section, index))
 
 
 def _inline(tok: Token) -> tuple[str, list[tuple[str, str]]]:
@@ -177,9 +181,32 @@ def _inline(tok: Token) -> tuple[str, list[tuple[str, str]]]:
     return "".join(text), links
 
 
+def _short_text(tag: Tag) -> str:
+    """A tag's first text, bounded in characters and in nodes visited.
+
+    ``get_text`` walks the whole subtree: on anchors nested thousands deep (a hostile card) that is
+    quadratic. A person reads an anchor's first words, so that is all this reads.
+    """
+    out: list[str] = []
+    chars = nodes = 0
+    stack = [iter(tag.contents)]
+    while stack and chars < 4 * ANCHOR_CHARS and nodes < _ANCHOR_NODES:  # whitespace is squeezed later
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+            continue
+        nodes += 1
+        if type(child) is NavigableString:
+            out.append(str(child))
+            chars += len(child)
+        elif isinstance(child, Tag) and child.name not in _SKIP_TAGS:
+            stack.append(iter(child.contents))
+    return " ".join(out)
+
+
 def _html_inline_text(fragment: str) -> tuple[str, list[tuple[str, str]]]:
     soup = BeautifulSoup(fragment, "html.parser")
-    links = [(str(a.get("href") or ""), a.get_text(" ")) for a in soup.find_all("a")]
+    links = [(str(a.get("href") or ""), _short_text(a)) for a in soup.find_all("a")]
     links += [(str(i.get("src") or ""), str(i.get("alt") or "")) for i in soup.find_all("img")]
     for tag in soup.find_all(_SKIP_TAGS):
         tag.decompose()
@@ -197,36 +224,40 @@ def _html_block(b: _Builder, fragment: str) -> None:
         text.clear()
         links.clear()
 
-    def walk(node: Tag) -> None:
-        for child in node.children:
-            if isinstance(child, NavigableString):
-                if type(child) is NavigableString:  # not a comment, CDATA or doctype
-                    text.append(str(child))
-                continue
-            if not isinstance(child, Tag) or child.name in _SKIP_TAGS:
-                continue
-            if child.name in _HEADINGS:
-                flush()
-                b.heading(child.get_text(" "), _HEADINGS[child.name])
-                continue
-            if child.name == "a":
-                links.append((str(child.get("href") or ""), child.get_text(" ")))
-            elif child.name in ("img", "source", "iframe"):
-                links.append((str(child.get("src") or ""), str(child.get("alt") or "")))
-            elif child.name == "pre":
-                flush()
-                b.block("code", child.get_text(), [])
-                continue
-            block = child.name in _BLOCK_TAGS
-            if block:
-                flush()
-            walk(child)
-            if child.name in ("td", "th"):
-                text.append(" | ")
-            if block:
-                flush()
-
-    walk(soup)
+    # An explicit stack, not recursion: a card may nest tags thousands deep.
+    stack: list[tuple[Iterator[PageElement], Tag | None]] = [(iter(soup.children), None)]
+    while stack:
+        children, parent = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if parent is not None:
+                if parent.name in ("td", "th"):
+                    text.append(" | ")
+                if parent.name in _BLOCK_TAGS:
+                    flush()
+            continue
+        if isinstance(child, NavigableString):
+            if type(child) is NavigableString:  # not a comment, CDATA or doctype
+                text.append(str(child))
+            continue
+        if not isinstance(child, Tag) or child.name in _SKIP_TAGS:
+            continue
+        if child.name in _HEADINGS:
+            flush()
+            b.heading(_short_text(child), _HEADINGS[child.name])
+            continue
+        if child.name == "a":
+            links.append((str(child.get("href") or ""), _short_text(child)))
+        elif child.name in ("img", "source", "iframe"):
+            links.append((str(child.get("src") or ""), str(child.get("alt") or "")))
+        elif child.name == "pre":
+            flush()
+            b.block("code", child.get_text(), [])
+            continue
+        if child.name in _BLOCK_TAGS:
+            flush()
+        stack.append((iter(child.children), child))
     flush()
 
 
