@@ -21,7 +21,7 @@ from harvester.levels import COMPONENTS, KIND, NA, UNKNOWN, closed, level_for_po
 from harvester.licenses.drift import Licensed, compare
 from harvester.licenses.normalize import LicenseResult, Normalizer
 from harvester.licenses.prose import decide, named_unidentified
-from harvester.read.facts import CardFacts, DatasetMention, Facts, LicenseInput, RepoFacts, Where
+from harvester.read.facts import CardFacts, DatasetMention, Facts, LicenseInput, RepoFacts, RepoLink, Where
 from harvester.score.cells import Cell, Evidence, ReviewItem
 from harvester.score.knowledge import Knowledge, Library
 
@@ -646,6 +646,38 @@ def _is_kind(ctx: _Ctx, m: DatasetMention, *kinds: str) -> bool:
     return alias is not None and alias.kind in kinds
 
 
+_CODE_KINDS = ("training", "inference", "library", "evaluation", "application", "model")
+_DATA_NAME = re.compile(r"data|corpus|corpora", re.I)
+
+
+def _repo_data(ctx: _Ctx, card: CardFacts, stage: str) -> tuple[list[DatasetMention], RepoLink | None]:
+    """Repositories the card's training-data section links as its data: a known dataset by its name
+    (CodeSearchNet on GitHub is ``code_search_net``), or one that is data by its kind or name, whose
+    contents and terms are not read. Repositories known as code, and unnamed tools, are not data."""
+    mentions: list[DatasetMention] = []
+    unread: RepoLink | None = None
+    for rl in card.repos:
+        if rl.context != "data" or rl.section_role != "training_data":
+            continue
+        rf = ctx.facts.repos.get(rl.repo)
+        if rf is not None and rf.kind in _CODE_KINDS:
+            continue
+        name = rl.repo.split("/")[-1]
+        if ctx.k.resolve_dataset(name)[1] is not None:
+            mentions.append(DatasetMention(name, None, stage, "github-url", rl.where))
+        elif unread is None and ((rf is not None and rf.kind == "data") or _DATA_NAME.search(f"{name} {rl.anchor}")):
+            unread = rl
+    return mentions, unread
+
+
+def _linked_not_read(rl: RepoLink, component: str) -> Cell:
+    """A search that found a link to the data has not found absence."""
+    return Cell(UNKNOWN, evidence=(_from(rl.where, "data.linked-not-read",
+                                         f"the training-data section links {rl.repo} as a data source; its contents "
+                                         f"and terms are not read, so the {component.replace('_', ' ')} is not "
+                                         "settled"),))
+
+
 def _pretraining_data(ctx: _Ctx, card: CardFacts) -> Cell:
     """The corpus the card names, under the strictest of its terms; a corpus the developer compiled and
     did not release is D1 whatever it was drawn from (taxonomy.md §6)."""
@@ -655,6 +687,8 @@ def _pretraining_data(ctx: _Ctx, card: CardFacts) -> Cell:
     stated = _statement_parts(card, "data", "pretraining", "pretraining_data")
     unreleased = [p for p in stated if p.evidence.rule in ("statement.not_released", "statement.compiled_new")]
     named = [m for m in mentions if m.origin != "name" or m.stage == "pretraining" or _is_kind(ctx, m, "pretraining")]
+    linked, unread = _repo_data(ctx, card, "pretraining") if not _finetuned(card)[0] else ([], None)
+    named += linked
     if named:
         cell = _data_cell(ctx, "pretraining_data", named)
         if unreleased:  # the developer's own corpus, drawn from what the card names, was not released
@@ -667,6 +701,8 @@ def _pretraining_data(ctx: _Ctx, card: CardFacts) -> Cell:
         return Cell(UNKNOWN, evidence=(_from(documented[0].where, "data.documented-elsewhere",
                                              "the card points to documentation of its data that was not read; "
                                              "whether and under which terms the data is public is not settled"),))
+    if unread is not None:
+        return _linked_not_read(unread, "pretraining_data")
     return _absence("pretraining_data", card, _searched(ctx, card, "datasets declared or named in training sections"))
 
 
@@ -677,11 +713,15 @@ def _stage_data(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> Cell:
             (m.origin == "metadata" and m.stage == "training" and not _is_kind(ctx, m, "alignment"))]
     else:
         mentions = [m for m in card.datasets if m.stage == "alignment" or _is_kind(ctx, m, "alignment")]
+    linked, unread = _repo_data(ctx, card, stage) if stage == "finetuning" else ([], None)
+    mentions += linked
     if mentions:
         return _data_cell(ctx, component, mentions)
     stated = _statement_parts(card, "data", stage, component)
     if stated:
         return _cell(ctx, component, stated[:1])
+    if unread is not None:
+        return _linked_not_read(unread, component)
     return _absence(component, card, _searched(ctx, card, "datasets declared or named in training sections"))
 
 
