@@ -109,6 +109,14 @@ def test_expressions_or_takes_most_open_and_and_the_strictest():
     r = n.normalize("MIT OR made-up-license")
     assert not r.known  # one unknown branch: nothing is claimed
     assert n.normalize_many(["cc-by-sa-3.0", "gfdl"]).spdx == "CC-BY-SA-3.0 AND LicenseRef-harvester-GFDL-family"
+    # an expression that starts with a LicenseRef is still an expression
+    r = n.normalize("LicenseRef-scancode-llama-2-license-2023 AND MIT")
+    assert r.known and r.points == 3 and r.spdx == "LicenseRef-scancode-llama-2-license-2023 AND MIT"
+
+
+def test_a_licence_file_that_only_links_a_page_says_so():
+    r = default_normalizer().identify_text("https://github.com/example/models/blob/main/README.md#licences\n")
+    assert not r.known and "holds only a link" in (r.reason or "")
 
 
 def test_near_miss_is_unknown_with_hint():
@@ -156,6 +164,8 @@ GITHUB_EXPECTED = {
     "bigcode-project/Megatron-LM/LICENSE": "BSD-3-Clause",
     "TMElyralab/MuseTalk/LICENSE": "MIT",
     "bigscience-workshop/bigscience/LICENSE": "Apache-2.0",  # the short Apache notice, not the full text
+    "hpcaitech/Open-Sora/LICENSE": "Apache-2.0",  # Apache-2.0, then the licences of the projects it drew on
+    "QwenLM/Qwen-VL/LICENSE": "LicenseRef-scancode-tongyi-qianwen-2023",
     # flagged honestly: not a licence, only a URL, or a card that only points to a licence
     "meta-llama/llama/USE_POLICY.md": "unknown",
     "meta-llama/llama-models/LICENSE": "unknown",
@@ -197,6 +207,11 @@ def test_files_of_several_licences_score_the_whole_and_name_the_parts(corpus):
     assert bigcode.points == 5  # a non-commercial part does not lower the whole repository
     deepspeed = n.identify_text((root / "bigscience-workshop/Megatron-DeepSpeed/LICENSE").read_text("utf-8"))
     assert deepspeed.parts == (("huggingface and Google Research code", "Apache-2.0"), ("Facebook Fairseq code", "MIT"))
+    # "This project is … subject to the following licenses:" then numbered projects, one of them non-Apache
+    sora = n.identify_text((root / "hpcaitech/Open-Sora/LICENSE").read_text("utf-8"))
+    assert sora.spdx == "Apache-2.0" and sora.points == 5
+    assert ("CLIP", "MIT") in sora.parts
+    assert ("HunyuanVideo", "LicenseRef-harvester-Tencent-Hunyuan-Community") in sora.parts
     # a one-licence file has no parts; a file whose whole-repository section is unknown stays unknown
     assert n.identify_text((root / "EleutherAI/pythia/LICENSE").read_text("utf-8")).parts == ()
     odd = "The following applies to all files unless otherwise noted:\n\nSome private terms of ours.\n--\n" + (

@@ -35,6 +35,18 @@ def _decide(body: str) -> str | None:
     ("## License\nMeaningModel is MIT licensed, as found in the LICENSE file.\n", "MIT"),
     ("**License**\nA custom commercial license is available at: https://llama.meta.com/llama3/license\n",
      "LicenseRef-harvester-Llama-3"),
+    # the licence's name inside a clause: read out of it, still from prose
+    ("## License\nThe model weights have a `CC BY-SA 4.0` license, with OpenRAIL-M clauses for responsible use "
+     "attached.\n", "CC-BY-SA-4.0"),
+    # a version's dot is no sentence end
+    ("License\nWD 1.5 is released under the Fair AI Public License 1.0-SD (https://freedevproject.org/faipl-1.0-sd/). "
+     "Share your changes.\n", "LicenseRef-scancode-fair-ai-public-1.0-sd"),
+    # the Hub's placeholder typed before the name
+    ("Converted weights.\n\n---\nlicense: other\nLLAMA 2 COMMUNITY LICENSE AGREEMENT\nLlama 2 Version Release Date: "
+     "July 18, 2023\n", "LicenseRef-scancode-llama-2-license-2023"),
+    # a vaguer mention beside the identified licence is the same licence
+    ("This model is based on Llama-3-8b, and is governed by [META LLAMA 3 COMMUNITY LICENSE AGREEMENT](LICENSE)\n\n"
+     "It is licensed according to Meta's Llama license.\n", "LicenseRef-harvester-Llama-3"),
 ])
 def test_the_models_own_licence_is_read_from_prose(body, expected):
     assert _decide(body) == expected
@@ -51,7 +63,14 @@ def test_the_models_own_licence_is_read_from_prose(body, expected):
     "# License\nflux1-dev-fp8 falls under the [FLUX.1 [dev] Non-Commercial License](https://huggingface.co/"
     "black-forest-labs/FLUX.1-dev/blob/main/LICENSE.md).\nflux1-schnell-fp8 falls under the [Apache-2.0 License]"
     "(https://www.apache.org/licenses/LICENSE-2.0).\n",
-    "## License\n- Mitsua Open RAIL-M License (a stricter variant)\n\nSome images were released under a CC0 license.\n",
+    "## License\n- Acme Open RAIL-M License (a stricter variant)\n\nSome images were released under a CC0 license.\n",
+    # only part of the weights, or a licence described as altered: not the model's licence
+    "## License\nThe model joins two frozen models with new layers. We release the additional weights we trained "
+    "under an MIT license.\n",
+    "## License\nThis model is licensed under a **modified** CreativeML OpenRAIL-M license.\n",
+    # two licences named in one sentence that does not make both apply
+    "## License\nUse [Apache 2.0](https://www.apache.org/licenses/LICENSE-2.0) for the demo or "
+    "[Llama 2](https://ai.meta.com/llama/license/) for the chat variant.\n",
     "## License\nGuanaco adapter weights are available under Apache 2 license. Guanaco is based on LLaMA and should"
     " be used according to the LLaMA license.\n",
     # placeholders and pointers name nothing
@@ -61,6 +80,46 @@ def test_the_models_own_licence_is_read_from_prose(body, expected):
 ])
 def test_prose_that_does_not_settle_the_models_licence_decides_nothing(body):
     assert _decide(body) is None
+
+
+@pytest.mark.parametrize(("body", "parts"), [
+    ("## License\nCommunity use of the model requires adherence to the [\"CodeShell License Agreement\"]"
+     "(https://huggingface.co/WisdomShell/CodeShell-7B/resolve/main/L.pdf) and the [Apache 2.0 License]"
+     "(https://www.apache.org/licenses/LICENSE-2.0).\n",
+     {"LicenseRef-harvester-CodeShell", "Apache-2.0"}),
+    ("## 协议\n社区使用本模型需要遵循 [Apache 2.0](https://github.com/x/y/blob/main/LICENSE) "
+     "和[《Baichuan 2 模型社区许可协议》](https://huggingface.co/baichuan-inc/Baichuan2-7B-Base/resolve/main/Baichuan%202%E6%A8%A1%E5%9E%8B%E7%A4%BE"
+     "%E5%8C%BA%E8%AE%B8%E5%8F%AF%E5%8D%8F%E8%AE%AE.pdf)。\n",
+     {"Apache-2.0", "LicenseRef-harvester-Baichuan2-Community"}),
+])
+def test_licences_a_sentence_makes_apply_together_are_one_and_expression(body, parts):
+    found = prose_license(body, default_normalizer().normalize)
+    assert found is not None and set(found.result.spdx.split(" AND ")) == parts
+    assert found.result.points == 3  # the strictest part scores
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    # clauses around a licence word are not its name; the name inside them is
+    ("## Licensing\nLlama-7B with function calling is licensed according to the Meta Community license.\n",
+     "Meta Community license"),
+    ("- **License:** 【Community License for Baichuan-13B Model】([ZH](a.pdf)|[EN](b.pdf))\n",
+     "Community License for Baichuan-13B Model"),
+    ("* **License**: Fine-tuned checkpoints are licensed under the [STABLE BELUGA NON-COMMERCIAL COMMUNITY LICENSE "
+     "AGREEMENT](https://huggingface.co/x/y/blob/main/LICENSE.txt)\n",
+     "STABLE BELUGA NON-COMMERCIAL COMMUNITY LICENSE"),
+    # a Chinese clause that ends in 许可 (a grant) names no licence; a bracketed 许可协议 does
+    ("## 协议\n3. 您或您的关联方不存在将授予您的商用许可，未经许可二次授权给其他第三方的可能。\n", None),
+    ("## 协议\n关联方不存在将获得授予的商业许可。\n", None),
+    ("## 协议\n使用本模型需要遵循《示例模型社区许可协议》。\n", "示例模型社区许可协议"),
+    ("## License\nThis model is licensed under a modified CreativeML OpenRAIL-M license.\n", None),
+])
+def test_the_review_key_is_a_licence_name_never_a_clause(body, named):
+    from harvester.licenses.prose import named_unidentified, statements
+    from harvester.read.markdown import read_markdown
+
+    groups = statements(read_markdown(body))
+    assert _decide(body) is None
+    assert named_unidentified(groups) == named
 
 
 def test_candidates_carry_link_targets_and_the_old_import_still_works():

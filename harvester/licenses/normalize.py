@@ -109,12 +109,13 @@ class Normalizer:
             return self._identify_text(text, raw=raw)
         low = text.lower()
         if low in self.rules.unflagged:
-            return _unknown(raw, f"tag {low!r} is deliberately not mapped: {self.rules.unflagged[low]}")
+            return _unknown(raw, f"{low!r} is deliberately not mapped: {self.rules.unflagged[low]}")
         if low in self.rules.by_tag:
             return _known(raw, self.rules.by_tag[low], "hf tag")
         if _URLISH.match(text):
             return self.from_url(text, raw=raw)
-        if low.startswith("licenseref-") or low in _SPDX_LOWER or low in self.rules.by_id:
+        ref = low.startswith("licenseref-") and not _EXPR_OP.search(text)  # "LicenseRef-x AND MIT" is an expression
+        if ref or low in _SPDX_LOWER or low in self.rules.by_id:
             return self.from_spdx_id(text, raw=raw)
         if _EXPR_OP.search(text):
             split = _split_expression(text)
@@ -255,8 +256,11 @@ class Normalizer:
             return _unknown(_short(raw), "text matches several licenses: " + ", ".join(r.id for r in matched),
                             matched[0].id)
         stripped = text.strip()
-        if _URLISH.match(stripped):
-            return self.from_url(stripped, raw=_short(raw))
+        if _URLISH.match(stripped):  # a LICENSE file that only links a page ("…/README.md#llama-models-1")
+            linked = self.from_url(stripped, raw=_short(raw))
+            return linked if linked.known else replace(
+                linked, reason="the licence file holds only a link, and the page it links is no licence harvester "
+                               "knows: that page must be read")
         return _unknown(_short(raw), "license text not identified", near.id if near else None)
 
     def _identify_sections(self, raw: str, sections: list[tuple[str, str]]) -> LicenseResult:
@@ -290,7 +294,9 @@ _WHOLE_MARK = re.compile(r"applies to all files unless otherwise noted|unless ot
                          re.I)
 _PARTS_MARK = re.compile(
     r"^[ \t#*-]*(?:other dependencies and licen[cs]es|third[- ]party (?:notices|licen[cs]es|software)"
-    r"|this repository also contains|below are licen[cs]es|open source software licen[cs]ed under)\b", re.I | re.M)
+    r"|this repository also contains|below are licen[cs]es|open source software licen[cs]ed under"
+    r"|this project is (?:inspired by|based on|built on)[^\n]{0,80}?\bsubject to the following licen[cs]es)\b",
+    re.I | re.M)
 _SEPARATOR = re.compile(r"^[ \t]*(?:-{2,}|={3,}|\*{3,})[ \t]*$"
                         r"|^[ \t]*-{3,}[^\n]{1,100}?-{3,}[ \t]*$"
                         r"|^[ \t-]*licen[cs]e for\b[^\n]*$", re.I | re.M)
@@ -327,8 +333,17 @@ def split_sections(text: str) -> list[tuple[str, str]] | None:
             sections.append((label[:80], chunk))
     if len(sections) == 1 and parts:
         rest = body[first_end:]
-        sections.append((_first_line(rest)[:80], rest))
+        items = list(_NUMBERED.finditer(rest))
+        if len(items) < 2:
+            sections.append((_first_line(rest)[:80], rest))
+        for i, m in enumerate(items if len(items) >= 2 else []):  # "10. [T5](…)" then its licence, per project
+            end = items[i + 1].start() if i + 1 < len(items) else len(rest)
+            sections.append((m.group("label").strip()[:80], rest[m.end():end]))
     return sections
+
+
+_NUMBERED = re.compile(r"^[ \t]*\d{1,3}\.[ \t]+\[(?P<label>[^\]\n]{1,80})\](?:\([^)\n]*\))?[ \t]*$", re.M)
+"""A numbered project heading in a list of third-party licences: "12. [FLUX](https://github.com/…)"."""
 
 
 def _first_line(text: str) -> str:

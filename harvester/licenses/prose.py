@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harvester.licenses.normalize import LicenseResult
+from harvester.licenses.rules import fold
 
 if TYPE_CHECKING:
     from harvester.read.markdown import Document
@@ -25,16 +26,19 @@ _FIELD = re.compile(r"^\s*(?:[-*+]\s*)?licen[cs]e(?:\s*\([^)\n]{0,20}\))?\s*[:�
                     re.I | re.M)
 _HEADING = re.compile(r"^#{1,6}[^\n]{0,40}?(?:\blicen[cs](?:e|ing)\b|许可|协议)[^\n]*\n+"
                       r"(?P<lic>(?:(?!#)[^\n]*\n?){1,8})", re.I | re.M)
+_NAME_CHARS = r"(?:[^.;\n()]|\.(?=\d))"
+"""What a licence name is made of: no sentence end, but the dot of a version ("FAIPL 1.0-SD", "CC BY-SA 4.0")."""
 _UNDER = re.compile(r"\b(?:licen[cs]ed|released|distributed|available|published|provided|governed|covered)"
-                    r"\s+(?:by|under)\s+(?:the\s+|a\s+|an\s+)?(?:terms\s+of\s+(?:the\s+)?)?"
-                    r"(?P<lic>[^.;\n()]{2,100})", re.I)
+                    r"\s+(?:by|under|according\s+to)\s+(?:the\s+|a\s+|an\s+)?(?:terms\s+of\s+(?:the\s+)?)?"
+                    rf"(?P<lic>{_NAME_CHARS}{{2,100}})", re.I)
 _IS_LICENSE = re.compile(r"\b(?:the\s+)?licen[cs]e\s+(?:of|for)\s+(?:this|the)\s+model\s+is\s+"
-                         r"(?P<lic>[^.;\n()]{2,100})", re.I)
+                         rf"(?P<lic>{_NAME_CHARS}{{2,100}})", re.I)
 _OTHER_ARTIFACT = re.compile(
     r"\b(?:codes?|codebase|source|repository|repo|software|scripts?|datasets?|data|corpus|the first|the second|"
     r"base (?:language )?models?|original (?:models?|licen[cs]es)|checkpoints?|parent model|"
     r"vision (?:encoder|tower)|text encoder|tokenizer|demo|space|app|"
-    r"outputs?|generated (?:images|content)|images you generate)\b|代码|源码|源代码|数据|仓库中的代码", re.I)
+    r"outputs?|generated (?:images|content)|images you generate|additional (?:weights|parameters))\b|"
+    r"代码|源码|源代码|数据|仓库中的代码", re.I)
 _NOT_A_NAME = re.compile(
     r"^(?:\[?more information needed\]?|n/?a|tbd|todo|none|unknown|other|see\b.*|please\b.*|refer\b.*|check\b.*|"
     r"same as\b.*|as\b.*|this\b.*|it\b.*|the (?:same|following)\b.*|[\W\d_]*)$", re.I)
@@ -99,8 +103,46 @@ def _variants(phrase: str) -> list[str]:
         out.append(phrase[: m.end()].strip())
     out += [inner for inner in _PARENS.findall(phrase) if _ID_LIKE.search(inner)]  # "…license (CC BY-SA-4.0)"
     out += [m.group(1) for m in _LICENSED.finditer(phrase)]  # "X is MIT licensed"
+    out += [m.group("name") for m in _BRACKETED.finditer(phrase) if _LICENSE_WORD.search(m.group("name"))]
+    named = [m.group("name") for m in _ARTICLE_NAME.finditer(phrase)]
+    if named and _sentence_like(phrase):  # "the model weights have a CC BY-SA 4.0 license" → "CC BY-SA 4.0 license"
+        out.append(named[-1])
+    out += [m.group("rest") for o in out if (m := _PLACEHOLDER_LEAD.match(o))]  # "License: other LLAMA 2 …"
     out = [re.sub(r"^(?:the|a|an)\s+", "", o, flags=re.I).strip(" .,:") for o in out]
-    return [o for o in dict.fromkeys(out) if o and len(o) <= 120 and not _NOT_A_NAME.match(o)]
+    return [o for o in dict.fromkeys(out) if o and len(o) <= 120 and not _NOT_A_NAME.match(o)
+            and not _sentence_like(o) and _balanced(o)]
+
+
+_BRACKETED = re.compile(r"[【《「『“\"](?P<name>[^【《「『“\"】》」』”\n]{2,80})[】》」』”\"]")
+"""A name set off in brackets or quotes ("【Community License for Baichuan-13B Model】", "《…许可协议》")."""
+_ARTICLE_NAME = re.compile(r"\b(?:a|an|the)\s+(?P<name>(?:(?!\b(?:a|an|the)\s)[^,;:()\n])*?\blicen[cs]e\b)", re.I)
+_PLACEHOLDER_LEAD = re.compile(r"^other\s+(?P<rest>\S.*\blicen[cs]e\b.*)$", re.I)
+"""The Hub's placeholder tag typed before the name: "other LLAMA 2 COMMUNITY LICENSE"."""
+_SENTENCE_WORDS = {"is", "are", "was", "were", "be", "been", "has", "have", "had", "we", "you", "i", "our", "your",
+                   "under", "according", "to", "release", "released", "licensed", "trained", "requires", "must",
+                   "can", "may", "will", "should", "use", "used", "refer", "see", "by", "of", "in", "on"}
+_ALTERED = {"modified", "custom", "customized", "customised", "adapted", "amended", "altered"}
+"""A licence described as altered ("a modified CreativeML OpenRAIL-M license") is not the licence it names."""
+_CJK_NAME_END = re.compile(r"(?:协议|许可证|授权书|licen[cs]e(?:\s+agreement)?)\s*[》】」』”\"]?\s*$", re.I)
+_CJK_SENTENCE = re.compile(r"[，。；！？]|不存在|需要|应当|必须|可以|您")
+
+
+def _sentence_like(phrase: str) -> bool:
+    """A clause, not a name: words before the licence word that only a sentence has ("the model weights have a
+    … license", "X is licensed according to the … license"), or, in Chinese, a clause ending in 许可 (a grant,
+    "商用许可") rather than in the name of an agreement (…许可协议, …许可证)."""
+    m = _LICENSE_WORD.search(phrase)
+    if not m:
+        return False
+    if not m.group(0).isascii():
+        return bool(_CJK_SENTENCE.search(phrase)) or not _CJK_NAME_END.search(phrase)
+    before = [w.lower().strip("(),.:'’\"`*") for w in phrase[: m.start()].split()]
+    return len(before) > 8 or any(w in _SENTENCE_WORDS for w in before) or bool(before and before[0] in _ALTERED)
+
+
+def _balanced(phrase: str) -> bool:
+    """A variant cut inside a bracketed name ("【Community License") is no name."""
+    return all(phrase.count(a) == phrase.count(b) for a, b in ("【】", "《》", "「」", "『』", "“”", "()"))
 
 
 def statements(doc: Document) -> list[tuple[int, list[str]]]:
@@ -129,14 +171,32 @@ def _statements(text: str, links: dict[str, list[str]]) -> list[tuple[int, list[
                 if pattern is _HEADING:
                     pieces += [v for u in _UNDER.finditer(lic) for v in _variants(u.group("lic"))]
                 pieces += [u.rstrip(".,;:!?*_)") for u in _URL.findall(lic)]
+                linked: list[str] = []
                 for label, urls in links.items():
-                    if len(label) > 3 and label.lower() not in _GENERIC_LABELS and re.search(
-                            rf"(?<!\w){re.escape(label)}(?!\w)", lic):
-                        pieces += [*_variants(label), *(u for u in urls if u.startswith(("http://", "https://")))]
+                    if len(label) > 3 and label.lower() not in _GENERIC_LABELS and re.search(_label(label), lic):
+                        web = [u for u in urls if u.startswith(("http://", "https://"))]
+                        pieces += [*_variants(label), *web]
+                        linked += web[:1]
+                if len(set(linked)) > 1 and _BOTH_APPLY.search(lic):  # "requires adherence to [A](…) and [B](…)"
+                    pieces.append(ALL_APPLY)
                 pieces = list(dict.fromkeys(pieces))
                 if pieces:
                     out.append((tier, pieces))
     return out
+
+
+ALL_APPLY = "[all of these apply]"
+"""Marks a statement that makes every licence it links apply at once ("requires adherence to [Apache 2.0](…) and
+[the community licence](…)"): ``decide`` reads them as one AND expression (the strictest scores), not a choice."""
+_BOTH_APPLY = re.compile(r"\b(?:adherence\s+to|adhere\s+to|compl(?:y|ies|iance)\s+with|abide\s+by)\b|遵循|遵守", re.I)
+"""A sentence that makes every licence it links apply at once: they are one AND expression, not a choice."""
+
+
+def _label(label: str) -> str:
+    """A link label as a pattern: whole words only where it starts or ends with one (CJK text has no spaces)."""
+    head = r"(?<![A-Za-z0-9_])" if re.match(r"\w", label) and label[0].isascii() else ""
+    tail = r"(?![A-Za-z0-9_])" if re.search(r"\w$", label) and label[-1].isascii() else ""
+    return head + re.escape(label) + tail
 
 
 def prose_license_candidates(body: str, limit: int = 8) -> list[str]:
@@ -175,7 +235,7 @@ _NOT_NAME_WORDS = {"official", "following", "here", "applicable", "the", "this",
 def _names_a_licence(phrase: str) -> bool:
     """A short phrase whose licence word follows a name ("Mitsua Open RAIL-M License"), not "the license"."""
     m = _LICENSE_WORD.search(phrase)
-    if not m:
+    if not m or _sentence_like(phrase) or not _balanced(phrase):
         return False
     if not m.group(0).isascii():
         return len(phrase) <= 40
@@ -212,7 +272,7 @@ def decide(groups: list[tuple[int, list[str]]], normalize: Callable[[str], Licen
     seen = 0
     for tier in sorted({t for t, _ in groups}):
         known: dict[str, tuple[LicenseResult, str]] = {}
-        unidentified = False
+        unnamed: list[str] = []
         for t, pieces in groups:
             if t != tier or seen >= limit:
                 continue
@@ -223,14 +283,27 @@ def decide(groups: list[tuple[int, list[str]]], normalize: Callable[[str], Licen
                 if r.known and r.points is not None and r.spdx:
                     hits.setdefault(r.spdx, (r, piece))
             if len(hits) > 1:
-                return None  # one statement naming several licences ("Llama 2 for X, Qwen for Y")
+                both = normalize(" AND ".join(hits)) if ALL_APPLY in pieces else None
+                if both is None or not both.known or both.points is None or not both.spdx:
+                    return None  # one statement naming several licences ("Llama 2 for X, Qwen for Y")
+                hits = {both.spdx: (both, " AND ".join(piece for _, piece in hits.values()))}
             for spdx, hit in hits.items():
                 known.setdefault(spdx, hit)
-            if not hits and any(_names_a_licence(p) for p in pieces):
-                unidentified = True
+            if not hits:
+                unnamed += [p for p in pieces if _names_a_licence(p)]
+        # a vaguer mention of the licence identified beside it ("Meta's Llama license" next to "META LLAMA 3
+        # COMMUNITY LICENSE AGREEMENT") is the same licence, not a second one
+        said = {w for _, piece in known.values() for w in _words(piece)}
+        unidentified = any(not _words(p) or not _words(p) <= said for p in unnamed)
         if len(known) == 1 and not unidentified:
             (result, candidate), = known.values()
             return ProseLicense(result, candidate)
         if known or unidentified:
             return None
     return None
+
+
+
+def _words(phrase: str) -> set[str]:
+    """The words of a licence name that tell it apart (folded, no "license", no one-letter rests like "'s")."""
+    return {w for w in fold(phrase).split() if len(w) > 1}
