@@ -123,9 +123,12 @@ _BASE_PHRASES = re.compile(
     r"adapter (of|for|on)|merge of|original model|base model( is| was|:)|finetuned from model|"
     r"fine-tuned from model|model creator|(used|uses|use|start(ed)? from|initiali[sz]ed (from|with)) the "
     r"pre-?trained|off-the-shelf|starting point|replica of|distilled from|from (the )?original checkpoint|"
-    r"initiali[sz]ed (from|with))\b|基于", re.I)
+    r"initiali[sz]ed (from|with)|(obtained|created|made) by fine-?tuning)\b|基于", re.I)
 _FIELD_PHRASE = re.compile(r"(base model|original model|model creator|finetuned from model|fine-tuned from model)",
                            re.I)
+_FAMILY_TAGS = {"stable-diffusion"}
+"""Tags that name a model family, not the library that runs it: every Stable Diffusion derivative, a FLUX
+LoRA included, carries ``stable-diffusion``; as ``library_name`` it does mean the CompVis scripts."""
 _NAMED_BASE = re.compile(r"(?:\b(?:based on|built on|fine-?tuned (?:from|on top of)|finetune of|off-the-shelf|"
                          r"continued pre-?training of|replica of|distilled from)\s+(?:the\s+)?|基于)"
                          r"([A-Za-z][A-Za-z0-9.-]*\d[A-Za-z0-9.-]*|"
@@ -432,7 +435,7 @@ class _CardReader:
                 f.libraries.append(Library(lib_name.strip().lower(), "library_name",
                                            Where(self.url, "", f"library_name: {lib_name} (not in rules)")))
         for t in self.tags():
-            if t.lower() in self.k.libraries:  # "stable-diffusion" names a model family, not a library
+            if t.lower() in self.k.libraries and t.lower() not in _FAMILY_TAGS:
                 add(t, "tag", Where(self.url, "", f"tag: {t}"))
         for b in self.doc.blocks:
             if b.kind != "code" or self.doc.role(b.section) in ("training", "citation"):
@@ -468,6 +471,10 @@ class _CardReader:
                 lib = self.k.library(name)
                 if lib is not None and lib.library not in found and _RUN_WORDS.search(text):
                     found[lib.library] = Library(lib.library, "prose", self.where(section, text))
+        if not found:  # a family tag is the last word on what runs a checkpoint, not the first
+            for t in self.tags():
+                if t.lower() in _FAMILY_TAGS:
+                    add(t, "tag", Where(self.url, "", f"tag: {t}"))
         f.libraries.extend(found.values())
 
     def links(self) -> None:
@@ -502,6 +509,8 @@ class _CardReader:
                 if not _TRAINED_WITH.search(sent):
                     continue
                 for found in names.finditer(sent):
+                    if _only_in_ids(sent, found):  # "on top of sentence-transformers/all-MiniLM-L6-v2": a model
+                        continue
                     if re.search(r"\b(fork|modified version|variant|derivative) of\s+(the\s+)?\W?$",
                                  _before(sent, found), re.I):
                         self.facts.statements.append(Statement("unlinked_fork", "code", "pretraining",
@@ -529,6 +538,8 @@ class _CardReader:
             return "evaluation"
         if role == "related":
             return "related"
+        if _DATA_WORDS.search(anchor) and not _CODE_ANCHOR.search(anchor) and not _WEIGHT_WORDS.search(anchor):
+            return "data"  # "fine-tuned … using the [MEDI dataset](github…)": what it was trained on, not with
         if _TRAINING_WORDS.search(anchor) or _TRAINING_CODE.search(sent) or _trained_with(sent, anchor):
             return "training"
         if role == "training_data":
@@ -738,12 +749,19 @@ class _CardReader:
         titles = " ".join(s.title.lower() for s in self.doc.sections)
         if "training hyperparameters" in titles and "framework versions" in titles:
             framework = "trl" if any("TRL" in t for _, t in self.blocks()) and "trl" in tags else "transformers"
-            add("trainer", framework, Where(self.url, "Framework versions", "training hyperparameters and "
-                                                                             "framework versions in the card"))
+            where = Where(self.url, "Framework versions", "training hyperparameters and framework versions in the card")
+            add("trainer", framework, where)
+            add("trainer_config", framework, where)  # the configuration itself, not only the framework's name
         for b in self.doc.blocks:
             if b.kind == "code" and "micro_batch_size" in b.text and "base_model" in b.text:
                 add("trainer", "axolotl", self.where(b.section, "axolotl config in the card"))
+                add("trainer_config", "axolotl", self.where(b.section, "axolotl config in the card"))
                 break
+        hyper = next((i for i, sec in enumerate(self.doc.sections) if "hyperparameter" in sec.title.lower()), None)
+        named = next((sg for sg in f.signals if sg.kind == "trainer"), None)
+        if hyper is not None and named is not None:  # a framework the card names, with the settings it ran with
+            add("trainer_config", named.detail, Where(self.url, self.doc.sections[hyper].title,
+                                                      f"{named.where.text}; hyperparameters in the card"))
         for ln in self.doc.links:  # the leaderboard's scores of *this* model, not a ranking claim about another
             if any(x in ln.url.lower() for x in _LEADERBOARD):
                 block = self.doc.blocks[ln.block].text if ln.block >= 0 else ln.text
@@ -865,6 +883,13 @@ def _near(sent: str, m: re.Match[str], words: re.Pattern[str], window: int = 60)
     """The statement's subject word stands near its non-release word ("the data is not released"), not
     in another clause ("on par with the original closed-source model … trained on public data")."""
     return bool(words.search(sent[max(0, m.start() - window): m.end() + window]))
+
+
+def _only_in_ids(sent: str, name: str) -> bool:
+    """A name that appears only as part of a Hub or GitHub id (``org/model``), never on its own."""
+    spots = [m for m in re.finditer(re.escape(name), sent)]
+    return bool(spots) and all(sent[m.end():m.end() + 1] == "/" or sent[max(0, m.start() - 1):m.start()] == "/"
+                               for m in spots)
 
 
 def _before(sent: str, anchor: str) -> str:

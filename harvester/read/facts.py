@@ -99,8 +99,8 @@ class Evaluation:
 class Signal:
     """Evidence that a stage happened (or a trait: trained with a public framework's recipe)."""
 
-    kind: str  # sft | alignment | from_scratch | trainer (framework + hyperparameters in the card) | leaderboard
-    # | checkpoints (intermediate training checkpoints are published)
+    kind: str  # sft | alignment | from_scratch | trainer (a framework named) | leaderboard
+    # | trainer_config (the framework's configuration in the card) | checkpoints (intermediate ones published)
     detail: str  # e.g. "dpo", "transformers", "axolotl"
     where: Where
 

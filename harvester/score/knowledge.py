@@ -56,6 +56,7 @@ class KnownRepo:
     safety: bool = False
     names: tuple[str, ...] = ()
     also: tuple[str, ...] = ()
+    other_kinds: tuple[str, ...] = ()  # what else it holds (an inference repository with a training folder)
 
 
 @dataclass
@@ -220,7 +221,8 @@ def load_knowledge(directory: Path | None = None) -> Knowledge:
             raise RulesError(f"{where}: kind {kind!r} is not one of {', '.join(REPO_KINDS)}")
         repo = KnownRepo(str(_need(e, "repo", where)), kind, e.get("license"), str(_need(e, "rationale", where)),
                          str(_need(e, "source", where)), stages=_strs(e.get("stages")),
-                         safety=bool(e.get("safety", False)), names=_strs(e.get("names")), also=_strs(e.get("also")))
+                         safety=bool(e.get("safety", False)), names=_strs(e.get("names")), also=_strs(e.get("also")),
+                         other_kinds=_strs(e.get("other_kinds")))
         for full in (repo.repo, *repo.also):
             _claim(k.repos, full.lower(), repo, where, "repository")
         for n in repo.names:

@@ -350,7 +350,7 @@ def score_mof(spec: Spec, model_id: str, cells: dict[str, dict[str, Any]], facts
                   [_ev(s.where.source, s.where.text, "card.checkpoints") for s in ckpt[:1]] + m.global_ev)
         if ckpt else m.outcome("model_parameters_intermediate", NOT_VISIBLE,
                                note="checkpoints live in branches and revisions harvester does not list"))
-    trainer = [s for s in card.signals if s.kind == "trainer"] if card else []
+    trainer = [s for s in card.signals if s.kind == "trainer_config"] if card else []
     out["model_metadata"] = (m.with_global("model_metadata", "training configuration in the card",
                                            [_ev(s.where.source, s.where.text, f"card.trainer.{s.detail}")
                                             for s in trainer[:1]])

@@ -280,7 +280,8 @@ def _weights(ctx: _Ctx, card: CardFacts, depth: int) -> Cell:
     if parts is not None and not all(p.result is not None and not p.result.known and p.evidence.rule ==
                                      "license.placeholder" for p in parts):
         own = _cell(ctx, "weights", parts)
-        return _binding_conflict(card, own, base) or _restricted_in_prose(card, own) or own
+        return _binding_conflict(card, own, base) or _restricted_in_prose(card, own) or \
+            _stricter_in_prose(ctx, card, own) or own
     if base is not None and card.relation is not None:
         inherited = base.get("weights")
         carry = card.relation in ("quantized", "adapter") or (
@@ -316,6 +317,21 @@ def _restricted_in_prose(card: CardFacts, own: Cell) -> Cell | None:
     note = f"the metadata says {own.license}, but the card's prose restricts its use: the sources disagree"
     return Cell(UNKNOWN, own.license, own.points, own.answers,
                 (_from(st.where, "weights.restricted-in-prose", note), *own.evidence))
+
+
+def _stricter_in_prose(ctx: _Ctx, card: CardFacts, own: Cell) -> Cell | None:
+    """A licence tag beside prose that states a stricter licence for the model ("cc0-1.0" and "released
+    under the FLUX.1 [dev] Non-Commercial License"): the sources disagree, so ``?`` with both sides."""
+    if own.points is None or not any(x.origin == "metadata" for x in card.licenses):
+        return None
+    stated = _prose(ctx, card)
+    if stated is None or stated.result is None or not stated.result.known or stated.result.points is None or \
+            stated.result.points >= own.points:
+        return None
+    note = (f"the metadata says {own.license} ({own.points} points) but the card's prose states "
+            f"{stated.result.spdx} ({stated.result.points} points): the sources disagree")
+    return Cell(UNKNOWN, own.license, own.points, own.answers,
+                (replace(stated.evidence, rule="weights.stricter-in-prose", note=note), *own.evidence))
 
 
 def _binding_conflict(card: CardFacts, own: Cell, base: dict[str, Cell] | None) -> Cell | None:
@@ -432,13 +448,17 @@ def _training_parts(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> t
                 parts.append(part)
         elif kind == "unknown" and rl.context == "training":
             unsettled.append(rl.repo + (f" ({rf.reason or rf.status})" if rf is not None else ""))
+        elif kind != "training" and known is not None and "training" in known.other_kinds and (own or (
+                rl.context == "code" and _OFFICIAL.search(f"{rl.anchor} {rl.where.text}"))):  # its developer's code
+            unsettled.append(f"{rl.repo} (it also holds training code; which stage it trains is not settled)")
     return parts, unsettled
 
 
 def _trainer_part(ctx: _Ctx, card: CardFacts, stage: str) -> Part | None:
-    """A public framework the card says it was trained with, with its configuration in the card."""
+    """A public framework the card says it was trained with, with its configuration in the card (§6): a
+    tag or a "Built with Axolotl" badge names the framework but releases no configuration."""
     for s in card.signals:
-        if s.kind != "trainer":
+        if s.kind != "trainer_config":
             continue
         framework = TRAINERS.get(s.detail)
         if framework is None:
@@ -481,7 +501,7 @@ def _pretraining_code(ctx: _Ctx, card: CardFacts) -> Cell:
         return _cell(ctx, "pretraining_code", _dedupe(parts))
     if unsettled:
         return _unknown("pretraining_code", card.url, ", ".join(unsettled), "repo.unread",
-                        "the card links training code that could not be read")
+                        "the card links training code that could not be read or settled")
     fork = next((st for st in card.statements if st.kind == "unlinked_fork"), None)
     if fork is not None:
         return Cell(UNKNOWN, evidence=(_from(fork.where, "code.unlinked-fork",
@@ -516,7 +536,7 @@ def _stage_code(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> Cell:
         return _cell(ctx, component, _dedupe(parts))
     if unsettled:
         return _unknown(component, card.url, ", ".join(unsettled), "repo.unread",
-                        "the card links training code that could not be read")
+                        "the card links training code that could not be read or settled")
     return _absence(component, card, _searched(ctx, card))
 
 

@@ -1,0 +1,75 @@
+"""Cells from cards shaped like real ones, where a sceptical review of real cards found the scorer
+claiming more than the card says (taxonomy.md §2, §6). No corpus text: each card is written here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harvester.harvest import Harvest, RepoCard
+from harvester.licenses.normalize import Normalizer
+from harvester.licenses.rules import load_rules
+from harvester.read import read_harvest
+from harvester.score.cells import Cell
+from harvester.score.knowledge import default_knowledge
+from harvester.score.scorer import score
+
+
+def _cells(body: str, meta: dict[str, Any] | None = None, tags: list[str] | None = None,
+           bases: dict[str, RepoCard] | None = None) -> dict[str, Cell]:
+    k = default_knowledge()
+    repo = RepoCard("acme/model", sha="abc", info={"tags": tags or []}, card_data=meta or {}, body=body,
+                    url="https://huggingface.co/acme/model")
+    cells, _ = score(read_harvest(Harvest(repo, bases=bases or {}), k), k, Normalizer(load_rules()))
+    return cells
+
+
+BASE = RepoCard("acme/base", sha="def", card_data={"license": "apache-2.0"}, body="# Base\n\nA base model.\n",
+                url="https://huggingface.co/acme/base")
+
+
+def test_a_framework_tag_without_its_configuration_is_not_released_training_code():
+    tagged = _cells("# Model\n\nA chat model.\n", {"license": "apache-2.0", "base_model": "acme/base"},
+                    ["axolotl"], {"acme/base": BASE})
+    assert tagged["finetuning_code"].level == "C1"
+    configured = _cells("# Model\n\nA chat model.\n\n## Training hyperparameters\n\n- learning_rate: 2e-05\n",
+                        {"license": "apache-2.0", "base_model": "acme/base"}, ["axolotl"], {"acme/base": BASE})
+    assert configured["finetuning_code"].level == "C5"
+    assert configured["finetuning_code"].evidence[0].rule == "trainer.axolotl"
+
+
+def test_a_framework_named_inside_a_model_id_is_not_the_framework_it_was_trained_with():
+    cells = _cells("# Model\n\nThe model is fine-tuned on top of the sentence-transformers/all-MiniLM-L6-v2 "
+                   "using the MEDI dataset.\n", {"license": "mit", "base_model": "acme/base"},
+                   bases={"acme/base": BASE})
+    assert cells["finetuning_code"].level != "C5"
+
+
+def test_a_base_obtained_by_finetuning_a_linked_model_is_followed():
+    cells = _cells("# Model\n\nA chat model obtained by finetuning [acme/base](https://huggingface.co/acme/base) "
+                   "on 100K conversations.\n", {"license": "apache-2.0"}, bases={"acme/base": BASE})
+    assert cells["finetuning_code"].level == "C1" and cells["sft_data"].level == "D1"
+    assert cells["pretraining_code"].evidence[0].rule.startswith("lineage.")
+
+
+def test_the_stable_diffusion_family_tag_is_the_last_word_on_what_runs_a_checkpoint():
+    both = _cells("# Anime\n\nA checkpoint.\n", {"license": "creativeml-openrail-m"},
+                  ["stable-diffusion", "diffusers", "text-to-image"])
+    assert (both["inference_code"].level, both["inference_code"].license) == ("C5", "Apache-2.0")
+    alone = _cells("# Anime\n\nA checkpoint.\n", {"license": "creativeml-openrail-m"}, ["stable-diffusion"])
+    assert alone["inference_code"].evidence[0].rule == "library.stable-diffusion"
+
+
+def test_prose_that_states_a_stricter_licence_than_the_tag_is_a_disagreement():
+    cells = _cells("# LoRA\n\n*All models in this program are released under the BFL Flux Dev license.*\n",
+                   {"license": "cc0-1.0"})
+    assert cells["weights"].level == "?"
+    assert cells["weights"].evidence[0].rule == "weights.stricter-in-prose"
+    same = _cells("# LoRA\n\nReleased under the Apache 2.0 license.\n", {"license": "apache-2.0"})
+    assert same["weights"].level == "D5"
+
+
+def test_the_developers_official_repository_that_also_trains_is_not_absence():
+    cells = _cells("# SAM\n\nThe official code is publicly released in this "
+                   "[repo](https://github.com/facebookresearch/segment-anything-2/).\n", {"license": "apache-2.0"})
+    assert cells["pretraining_code"].level == "?"
+    assert "training code" in (cells["pretraining_code"].evidence[0].raw or "")
