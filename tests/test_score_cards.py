@@ -73,3 +73,11 @@ def test_the_developers_official_repository_that_also_trains_is_not_absence():
                    "[repo](https://github.com/facebookresearch/segment-anything-2/).\n", {"license": "apache-2.0"})
     assert cells["pretraining_code"].level == "?"
     assert "training code" in (cells["pretraining_code"].evidence[0].raw or "")
+
+
+def test_based_on_an_architecture_is_no_base_model():
+    cells = _cells("# ByT5\n\nWe release pre-trained byte-level models based on the T5 architecture.\n",
+                   {"license": "apache-2.0"})
+    assert cells["pretraining_code"].evidence[0].rule != "lineage.base-not-named"
+    tuned = _cells("# Chat\n\nThis model is based on Mixtral-8x7b and tuned for chat.\n", {"license": "apache-2.0"})
+    assert tuned["pretraining_code"].evidence[0].rule == "lineage.base-not-named"

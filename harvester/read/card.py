@@ -133,6 +133,7 @@ _NAMED_BASE = re.compile(r"(?:\b(?:based on|built on|fine-?tuned (?:from|on top 
                          r"continued pre-?training of|replica of|distilled from)\s+(?:the\s+)?|基于)"
                          r"([A-Za-z][A-Za-z0-9.-]*\d[A-Za-z0-9.-]*|"
                          r"[A-Z][A-Za-z-]+ [A-Z][A-Za-z-]+ (?:v?\d[\w.]*|model))")
+_ARCHITECTURE = re.compile(r"\s*(transformer\s+|model\s+)?architecture\b", re.I)
 _BASE_FIELD = re.compile(r"\b(student|base|pre-?trained|parent|teacher) model\s*:", re.I)
 _LEGACY_NAME = re.compile(r"\b((?:bert|roberta|distilbert|distilroberta|gpt2|t5|xlm-roberta|albert|xlnet|bart|electra|"
                           r"camembert|deberta)-[a-z0-9-]+|gpt2)\b")
@@ -357,8 +358,10 @@ class _CardReader:
                             hub = _hub_model_id(ln.url, repo.id) if at >= 0 and tuned.start() - at <= 80 else None
                             if hub:
                                 add(hub, guess, "prose", self.where(section, sent))
-                    if not f.derived and (_IS_DERIVED.search(sent) or _NAMED_BASE.search(sent) or
-                                          _BASE_FIELD.search(sent)):
+                    named = _NAMED_BASE.search(sent)
+                    if named is not None and _ARCHITECTURE.match(sent, named.end()):
+                        named = None  # "based on the T5 architecture": a design, not a checkpoint it started from
+                    if not f.derived and (_IS_DERIVED.search(sent) or named is not None or _BASE_FIELD.search(sent)):
                         f.derived = _clip(sent)  # kept only if no Hub id is found for the base
                         legacy = _LEGACY_NAME.search(sent)
                         if legacy and not f.bases:  # "this model is a bert-base-multilingual-cased model …"
