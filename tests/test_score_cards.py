@@ -15,10 +15,10 @@ from harvester.score.scorer import score
 
 
 def _cells(body: str, meta: dict[str, Any] | None = None, tags: list[str] | None = None,
-           bases: dict[str, RepoCard] | None = None) -> dict[str, Cell]:
+           bases: dict[str, RepoCard] | None = None, model_id: str = "acme/model") -> dict[str, Cell]:
     k = default_knowledge()
-    repo = RepoCard("acme/model", sha="abc", info={"tags": tags or []}, card_data=meta or {}, body=body,
-                    url="https://huggingface.co/acme/model")
+    repo = RepoCard(model_id, sha="abc", info={"tags": tags or []}, card_data=meta or {}, body=body,
+                    url=f"https://huggingface.co/{model_id}")
     cells, _ = score(read_harvest(Harvest(repo, bases=bases or {}), k), k, Normalizer(load_rules()))
     return cells
 
@@ -81,3 +81,17 @@ def test_based_on_an_architecture_is_no_base_model():
     assert cells["pretraining_code"].evidence[0].rule != "lineage.base-not-named"
     tuned = _cells("# Chat\n\nThis model is based on Mixtral-8x7b and tuned for chat.\n", {"license": "apache-2.0"})
     assert tuned["pretraining_code"].evidence[0].rule == "lineage.base-not-named"
+
+
+def test_a_chat_or_instruct_model_had_a_fine_tuning_stage():
+    cells = _cells("# Acme-7B-Instruct\n\nA helpful assistant.\n", {"license": "apache-2.0"},
+                   model_id="acme/Acme-7B-Instruct")
+    cells_base = _cells("# Acme-7B\n\nA language model.\n", {"license": "apache-2.0"}, model_id="acme/Acme-7B")
+    assert cells["finetuning_code"].level == "C1" and cells["sft_data"].level == "D1"
+    assert cells_base["finetuning_code"].level == "N/A"
+
+
+def test_a_base_llm_field_names_the_base():
+    cells = _cells("# Vision chat\n\n- Base LLM: [acme/base](https://huggingface.co/acme/base)\n",
+                   {"license": "apache-2.0"}, bases={"acme/base": BASE})
+    assert cells["pretraining_code"].evidence[0].rule.startswith("lineage.")

@@ -44,7 +44,8 @@ _WAS_FINETUNED = re.compile(
     r"\b(?:(?:was|were|is|are|has been|have been|been|we|then|further|additionally|subsequently)\s+(?:\w+\s+)?"
     r"(?:fine-?tuned|finetuned|instruction[- ]tuned|instruct[- ]tuned|chat[- ]tuned|aligned with sft)|"
     r"(?:is|are)\s+(?:a|an)\s+(?:\w+\s+)?(?:fine-?tuned|finetuned|instruction[- ]tuned)\s+(?:version|model|variant|"
-    r"checkpoint)|supervised fine-?tuning \(sft\)|fine-?tuned (?:on|with|using|from) (?:the |a |our )?[A-Z0-9])", re.I)
+    r"checkpoint)|supervised fine-?tuning \(sft\)|fine-?tuned (?:on|with|using|from) (?:the |a |our )?[A-Z0-9]|"
+    r"model fine-?tuned\b|(?:with|via|using) dreambooth)", re.I)
 _ALIGNED = re.compile(r"\b(direct preference optimi[sz]ation|DPO|RLHF|RLAIF|reinforcement learning (from|with) "
                       r"(human|ai) feedback|preference (optimi[sz]ation|tuning|alignment|data)|reward model(ing)?|"
                       r"PPO|ORPO|KTO|GRPO|SimPO|IPO)\b")
@@ -120,11 +121,12 @@ _BASE_PHRASES = re.compile(
     r"trained on top of|derived from|adapted from|continued pre-?training of|continue[ds]? pre-?training (of|from)|"
     r"(quanti[sz]ed|gguf|gptq|awq|exl2|mlx|onnx|fp8|int4|int8|converted) (version|model|files|weights|format|"
     r"conversion|quants?)?\s*(of|for|from)|quants? of|conversion of|converted from|lora (adapter )?(of|for|on)|"
-    r"adapter (of|for|on)|merge of|original model|base model( is| was|:)|finetuned from model|"
+    r"adapter (of|for|on)|merge of|original model|base model( is| was)|finetuned from model|"
     r"fine-tuned from model|model creator|(used|uses|use|start(ed)? from|initiali[sz]ed (from|with)) the "
     r"pre-?trained|off-the-shelf|starting point|replica of|distilled from|from (the )?original checkpoint|"
-    r"initiali[sz]ed (from|with)|(obtained|created|made) by fine-?tuning)\b|基于", re.I)
-_FIELD_PHRASE = re.compile(r"(base model|original model|model creator|finetuned from model|fine-tuned from model)",
+    r"initiali[sz]ed (from|with)|(obtained|created|made) by fine-?tuning)\b|\bbase (model|llm)\s*:|基于", re.I)
+_FIELD_PHRASE = re.compile(r"(base model|base llm|original model|model creator|finetuned from model|"
+                           r"fine-tuned from model)",
                            re.I)
 _FAMILY_TAGS = {"stable-diffusion"}
 """Tags that name a model family, not the library that runs it: every Stable Diffusion derivative, a FLUX
@@ -134,7 +136,8 @@ _NAMED_BASE = re.compile(r"(?:\b(?:based on|built on|fine-?tuned (?:from|on top 
                          r"([A-Za-z][A-Za-z0-9.-]*\d[A-Za-z0-9.-]*|"
                          r"[A-Z][A-Za-z-]+ [A-Z][A-Za-z-]+ (?:v?\d[\w.]*|model))")
 _ARCHITECTURE = re.compile(r"\s*(transformer\s+|model\s+)?architecture\b", re.I)
-_BASE_FIELD = re.compile(r"\b(student|base|pre-?trained|parent|teacher) model\s*:", re.I)
+_BASE_FIELD = re.compile(r"\b(student|base|pre-?trained|parent|teacher) (model|llm)\s*:", re.I)
+_TUNED_NAME = re.compile(r"(?:^|[-_.])(instruct|chat)(?:[-_.]|$)", re.I)
 _LEGACY_NAME = re.compile(r"\b((?:bert|roberta|distilbert|distilroberta|gpt2|t5|xlm-roberta|albert|xlnet|bart|electra|"
                           r"camembert|deberta)-[a-z0-9-]+|gpt2)\b")
 """Canonical models named without an organisation ("an off-the-shelf roberta-large"): the Hub still answers
@@ -723,6 +726,9 @@ class _CardReader:
             add("alignment", t, Where(self.url, "", f"tag: {t}"))
         for t in sorted(tags & _SFT_TAGS):
             add("sft", t, Where(self.url, "", f"tag: {t}"))
+        tuned = _TUNED_NAME.search(self.repo.id.split("/")[-1])
+        if tuned is not None and f.relation not in ("quantized", "merge"):  # "…-7b-fast-instruct": instruction-tuned
+            add("sft", tuned.group(1).lower(), Where(self.url, "", f"model name: {self.repo.id}"))
         for t in sorted(tags & set(_TRAINER_TAGS)):
             add("trainer", _TRAINER_TAGS[t], Where(self.url, "", f"tag: {t}"))
         if "generated_from_trainer" in tags or "generated_from_keras_callback" in tags:
