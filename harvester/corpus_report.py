@@ -27,6 +27,14 @@ def popular_ids(corpus: Path) -> list[str]:
     return [r.split("\t")[0] for r in rows if r.split("\t")[1].startswith(POPULAR)]
 
 
+def corpus_ids(corpus: Path, every: bool) -> list[str]:
+    """The most-liked models, or with ``every`` each identified corpus model (``unidentified/`` cards have no id)."""
+    if not every:
+        return popular_ids(corpus)
+    rows = (corpus / "models" / "MANIFEST.tsv").read_text("utf-8").splitlines()[1:]
+    return [r.split("\t")[0] for r in rows if not r.startswith("unidentified/")]
+
+
 def shares(rows: list[dict[str, str]]) -> dict[str, dict[str, float]]:
     out = {}
     for comp in COMPONENTS:
@@ -61,13 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (corpus / "models" / "MANIFEST.tsv").is_file():
         print(f"corpus-report: no corpus at {corpus}", file=sys.stderr)
         return 1
-    ids = popular_ids(corpus)
-    if args.all:
-        rows = (corpus / "models" / "MANIFEST.tsv").read_text("utf-8").splitlines()[1:]
-        ids = [r.split("\t")[0] for r in rows if not r.startswith("unidentified/")]
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(args.db) if args.db else Path(tmp) / "corpus.db"
-        rows = crawl(corpus, ids, db)
+        rows = crawl(corpus, corpus_ids(corpus, args.all), db)
     share = shares(rows)
     unknown = {c: share[c].get("?", 0.0) for c in COMPONENTS}
     report = {"models": len(rows), "unknown_share": unknown,

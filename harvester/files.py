@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import IO, Any, TextIO
 
 
 class OutputError(Exception):
@@ -40,16 +40,14 @@ def _mode_for(path: Path) -> int:
 
 
 @contextmanager
-def open_atomic(path: Path) -> Iterator[TextIO]:
-    """A text file written as it goes, renamed over ``path`` when complete: a long export streams to it, and
-    readers never see half a file."""
+def _atomic(path: Path, binary: bool) -> Iterator[IO[Any]]:
     check_output(str(path))
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as fh:
             yield fh
         os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
@@ -61,22 +59,16 @@ def open_atomic(path: Path) -> Iterator[TextIO]:
         raise
 
 
+@contextmanager
+def open_atomic(path: Path) -> Iterator[TextIO]:
+    """A text file written as it goes, renamed over ``path`` when complete: a long export streams to it, and
+    readers never see half a file."""
+    with _atomic(path, binary=False) as fh:
+        yield fh
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """A temporary file beside the target, renamed over it: readers never see half a file, and a
     failure (or a signal) leaves nothing behind."""
-    check_output(str(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, _mode_for(path))
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-        raise
+    with _atomic(path, binary=True) as fh:
+        fh.write(data.encode("utf-8") if isinstance(data, str) else data)

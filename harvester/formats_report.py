@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harvester.corpus_report import POPULAR, crawl, popular_ids
+from harvester.corpus_report import POPULAR, corpus_ids, crawl
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -152,11 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             if not (corpus / "models" / "MANIFEST.tsv").is_file():
                 print(f"formats-report: no corpus at {corpus}", file=sys.stderr)
                 return 1
-            ids = popular_ids(corpus)
-            if args.all:
-                rows = (corpus / "models" / "MANIFEST.tsv").read_text("utf-8").splitlines()[1:]
-                ids = [r.split("\t")[0] for r in rows if not r.startswith("unidentified/")]
-            crawl(corpus, ids, db)
+            crawl(corpus, corpus_ids(corpus, args.all), db)
         with Store(db, create=False) as store:
             run = store.last_scored_run()
             cells = store.cells(run.id)
