@@ -95,3 +95,12 @@ def test_a_base_llm_field_names_the_base():
     cells = _cells("# Vision chat\n\n- Base LLM: [acme/base](https://huggingface.co/acme/base)\n",
                    {"license": "apache-2.0"}, bases={"acme/base": BASE})
     assert cells["pretraining_code"].evidence[0].rule.startswith("lineage.")
+
+
+def test_mteb_results_in_the_model_index_were_produced_by_the_mteb_harness():
+    meta = {"license": "mit", "model-index": [{"name": "gist", "results": [
+        {"dataset": {"type": "mteb/amazon_counterfactual", "name": "MTEB AmazonCounterfactualClassification (en)"},
+         "metrics": [{"type": "accuracy", "value": 72.2}]}]}]}
+    cell = _cells("# Embeddings\n\nA sentence embedding model.\n", meta)["general_eval_code"]
+    assert (cell.level, cell.license) == ("C5", "Apache-2.0")
+    assert "embeddings-benchmark/mteb" in (cell.evidence[0].note or "")

@@ -161,6 +161,8 @@ _BASE_ASSIGN = re.compile(r"""\b(base_model(?:_name(?:_or_path)?|_id)?|model_nam
 _IMPORT = re.compile(r"^\s*(?:>>>\s*)?(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.M)
 _LEADERBOARD = ("open_llm_leaderboard", "open-llm-leaderboard")
 _HARNESS_REPO = "EleutherAI/lm-evaluation-harness"
+_MTEB_REPO = "embeddings-benchmark/mteb"
+"""``model-index`` results on ``mteb/…`` datasets are the mteb package's output (its CLI writes them)."""
 _LM_EVAL_TABLE = re.compile(r"(^|\|)\s*Tasks\s*\|\s*Version\s*\|\s*(Filter\s*\|\s*n-shot|Fewshot)|"
                             r"\blm[-_]eval(uation)?[-_]harness\b|\blm_eval\b", re.I)
 _METRIC_CODE = re.compile(r"\b(evaluate\.|load_metric|metric|compute\(|accuracy|wer|bleu|rouge|f1_score|perplexity|"
@@ -678,6 +680,12 @@ class _CardReader:
                     if isinstance(name, str) and name.strip():
                         add(name.strip(), "model-index", Where(self.url, "model-index", f"dataset: {name}"))
         harness_named = {r.repo.lower() for r in f.repos}
+        mteb = next((e for e in f.evaluations if e.origin == "model-index" and e.benchmark.lower().startswith("mteb/")),
+                    None)
+        if mteb is not None and _MTEB_REPO.lower() not in harness_named:  # the mteb package writes these results
+            harness_named.add(_MTEB_REPO.lower())
+            f.repos.append(RepoLink(_MTEB_REPO, "MTEB results in model-index", "evaluation", mteb.where, "evaluation",
+                                    named_only=True))
         for b in self.doc.blocks:  # the harness that produced the results, named or recognised by its output
             if self.doc.role(b.section) != "evaluation":
                 continue

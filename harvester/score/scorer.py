@@ -826,7 +826,8 @@ def _harness(ctx: _Ctx, card: CardFacts, *, safety: bool, leaderboard: bool) -> 
         if kind == "evaluation" and (not safety or is_safety or rl.repo.lower() == _HARNESS.lower()):
             part = _known_repo_license(ctx, rl.repo, f"evaluation harness {rl.repo}")
             if part is not None:
-                return _cell(ctx, component, [Part(_from(rl.where, "repo.evaluation", f"{rl.repo} linked"),
+                how = f"{rl.repo}: {rl.anchor}" if rl.named_only else f"{rl.repo} linked"  # named or recognised
+                return _cell(ctx, component, [Part(_from(rl.where, "repo.evaluation", how),
                                                    part.result, part.level), part])
     if leaderboard:
         part = _known_repo_license(ctx, _HARNESS, "the Open LLM Leaderboard runs lm-evaluation-harness")
