@@ -104,3 +104,13 @@ def test_mteb_results_in_the_model_index_were_produced_by_the_mteb_harness():
     cell = _cells("# Embeddings\n\nA sentence embedding model.\n", meta)["general_eval_code"]
     assert (cell.level, cell.license) == ("C5", "Apache-2.0")
     assert "embeddings-benchmark/mteb" in (cell.evidence[0].note or "")
+
+
+def test_the_developers_training_repository_linked_under_the_models_own_title_is_its_training_code():
+    body = ("### opus-mt-xx-yy\n\n* source languages: xx\n* OPUS readme: [xx-yy](https://github.com/Helsinki-NLP/"
+            "OPUS-MT-train/blob/master/models/xx-yy/README.md)\n* dataset: opus\n")
+    cell = _cells(body, {"license": "apache-2.0"}, model_id="Helsinki-NLP/opus-mt-xx-yy")["pretraining_code"]
+    assert (cell.level, cell.license) == ("C5", "MIT")
+    sibling = _cells("## Baichuan 2\n\nSee our earlier [Baichuan-7B](https://github.com/Helsinki-NLP/OPUS-MT-train).\n",
+                     {"license": "apache-2.0"}, model_id="Helsinki-NLP/other-model")["pretraining_code"]
+    assert sibling.level != "C5"

@@ -414,16 +414,19 @@ def _training_parts(ctx: _Ctx, card: CardFacts, stage: str, component: str) -> t
         # the developer's own repository, linked from the model's description, is its code; whether that code
         # trains is for the repository (rules or README) to say, never for who owns it
         cited = bool(_PAPER_REF.search(_text_before(rl.where.text, rl.anchor)[-30:]))  # "📃 [GLM@ACL 22] [GitHub]"
-        own = bool(org) and owner == org and rl.section_role in ("preamble", "details") and not cited
+        rf = ctx.facts.repos.get(rl.repo)
+        known = ctx.k.known_repo(rl.repo)
+        kind = rf.kind if rf is not None and rf.kind != "unknown" else (known.kind if known else "unknown")
+        # linked from its description, or from the section titled with the model's own name when the repository
+        # itself says it is training code (OPUS-MT cards link their model's page in OPUS-MT-train)
+        own = bool(org) and owner == org and not cited and (rl.section_role in ("preamble", "details") or (
+            kind == "training" and rl.where.section.strip().lower() == card.id.split("/")[-1].lower()))
         if rl.context not in ("training", "training_section", "code") and not own:
             continue
         if rl.context != "training" and cited:
             continue  # the code of a cited paper, not this model's training code
         if rl.stage_hint and rl.stage_hint != stage and not (stage == "pretraining" and rl.stage_hint == ""):
             continue
-        rf = ctx.facts.repos.get(rl.repo)
-        known = ctx.k.known_repo(rl.repo)
-        kind = rf.kind if rf is not None and rf.kind != "unknown" else (known.kind if known else "unknown")
         stages = (rf.stages if rf is not None and rf.stages else list(known.stages) if known else [])
         # the card's own words ("trained using [X]") settle the stage; a bare link needs the repository to say it;
         # a tool that only fine-tunes (axolotl, trl) pre-trained nothing
