@@ -17,6 +17,10 @@ from harvester.read import read_card
 from harvester.report.drift import load_lineage
 from harvester.score.knowledge import default_knowledge
 
+# Hub and GitHub URLs here are text inside cards and rules, never fetched; conftest's no_network
+# fixture fails any connection a test would open.
+pytestmark = pytest.mark.usefixtures("no_network")
+
 
 def side(id_: str, raw: str, kind: str = "model") -> Licensed:
     r = default_normalizer().normalize(raw)

@@ -16,6 +16,10 @@ from harvester.licenses.normalize import Normalizer, default_normalizer
 from harvester.licenses.rules import RulesError, load_rules
 from tests.conftest import CORPUS, REFERENCE
 
+# Hub and GitHub URLs here are text inside cards and rules, never fetched; conftest's no_network
+# fixture fails any connection a test would open.
+pytestmark = pytest.mark.usefixtures("no_network")
+
 DATA = Path(__file__).parent / "data"
 
 

@@ -10,6 +10,10 @@ from harvester.cards import prose_license_candidates as reexported
 from harvester.licenses.normalize import default_normalizer
 from harvester.licenses.prose import prose_license, prose_license_candidates
 
+# Pure reading and scoring: Hub and GitHub URLs here are text inside cards and rules, never fetched;
+# conftest's no_network fixture fails any connection a test would open.
+pytestmark = pytest.mark.usefixtures("no_network")
+
 
 def _decide(body: str) -> str | None:
     found = prose_license(body, default_normalizer().normalize)

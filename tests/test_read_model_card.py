@@ -3,10 +3,16 @@ papers, intended uses and limitations, published checkpoints. Cards written here
 
 from __future__ import annotations
 
+import pytest
+
 from harvester.harvest import RepoCard
 from harvester.read import read_card
 from harvester.read.facts import Facts
 from harvester.score.knowledge import default_knowledge
+
+# Pure reading and scoring: Hub and GitHub URLs here are text inside cards and rules, never fetched;
+# conftest's no_network fixture fails any connection a test would open.
+pytestmark = pytest.mark.usefixtures("no_network")
 
 BODY = """
 # Tiny-LM 1.4B

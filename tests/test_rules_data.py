@@ -19,6 +19,10 @@ from harvester.licenses.rules import RULES_DIR, fold
 from harvester.score.knowledge import load_knowledge
 from tests.conftest import CORPUS, REFERENCE
 
+# Pure reading and scoring: Hub and GitHub URLs here are text inside cards and rules, never fetched;
+# conftest's no_network fixture fails any connection a test would open.
+pytestmark = pytest.mark.usefixtures("no_network")
+
 GITHUB = CORPUS / "github"
 COMPONENTS = {
     "pretraining_code", "finetuning_code", "alignment_code", "pretraining_data", "sft_data", "alignment_data",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from harvester.harvest import Harvest, RepoCard
 from harvester.licenses.normalize import Normalizer
 from harvester.licenses.rules import load_rules
@@ -12,6 +14,10 @@ from harvester.read import read_harvest
 from harvester.score.cells import Cell
 from harvester.score.knowledge import default_knowledge
 from harvester.score.scorer import score
+
+# Pure reading and scoring: Hub and GitHub URLs here are text inside cards and rules, never fetched;
+# conftest's no_network fixture fails any connection a test would open.
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def _cells(body: str, meta: dict[str, Any] | None = None, tags: list[str] | None = None,

@@ -3,12 +3,18 @@ never "nothing released" (taxonomy.md §2). Cards written here, shaped like Code
 
 from __future__ import annotations
 
+import pytest
+
 from harvester.harvest import Harvest, RepoCard
 from harvester.licenses.normalize import Normalizer
 from harvester.licenses.rules import load_rules
 from harvester.read import read_harvest
 from harvester.score.knowledge import default_knowledge
 from harvester.score.scorer import score
+
+# Pure reading and scoring: Hub and GitHub URLs here are text inside cards and rules, never fetched;
+# conftest's no_network fixture fails any connection a test would open.
+pytestmark = pytest.mark.usefixtures("no_network")
 
 
 def _pretraining_data(section: str):
