@@ -96,3 +96,13 @@ def test_html_nested_thousands_deep_is_read_not_a_failure():
     assert [(link.url, link.text) for link in deep.links] == [("https://x.org/l", "the licence")]
     facts = _read(body="## License\n\n" + "<p>" + "<b>" * 5000 + "Released under the MIT license.</p>", card={})
     assert "MIT license" in {x.value for x in facts.prose_licenses}
+
+
+def test_a_results_table_under_benchmarks_is_an_evaluation_whatever_its_subheading_says():
+    """Llama 3's card: "## Benchmarks / ### Base pretrained models" holds scores, not training data."""
+    body = ("## Training Data\n\nPretrained on 15T tokens of publicly available data.\n\n## Benchmarks\n\n"
+            "### Base pretrained models\n\n| Benchmark | Score |\n|---|---|\n| TriviaQA-Wiki (5-shot) | 78.5 |\n"
+            "| MMLU (5-shot) | 66.6 |\n")
+    facts = _read(body=body, card={"license": "other"})
+    assert not [d.name for d in facts.datasets if d.stage != "benchmark"]
+    assert "MMLU" in {e.benchmark for e in facts.evaluations}

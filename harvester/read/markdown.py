@@ -101,6 +101,8 @@ class Document:
         if section < 0:
             return "preamble"
         s = self.sections[section]
+        if s.role in ("training", "training_data", "details") and self._parent_role(section) == "evaluation":
+            return "evaluation"  # "## Benchmarks / ### Base pretrained models": results of the base, not its training
         if s.role != "other":
             return s.role
         for i in range(section - 1, -1, -1):
@@ -109,6 +111,13 @@ class Document:
                     return self.sections[i].role
                 s = self.sections[i]
         return "other"
+
+    def _parent_role(self, section: int) -> str:
+        level = self.sections[section].level
+        for i in range(section - 1, -1, -1):
+            if self.sections[i].level < level:
+                return self.role(i)
+        return "preamble"
 
     def title(self, section: int) -> str:
         return self.sections[section].title if section >= 0 else ""
