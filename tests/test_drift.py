@@ -14,8 +14,7 @@ from harvester.harvest import RepoCard
 from harvester.licenses.drift import Licensed, compare, find_drift
 from harvester.licenses.normalize import default_normalizer
 from harvester.read import read_card
-from harvester.report.drift import load_lineage
-from harvester.score.knowledge import default_knowledge
+from harvester.score.knowledge import default_knowledge, load_lineage
 
 # Hub and GitHub URLs here are text inside cards and rules, never fetched; conftest's no_network
 # fixture fails any connection a test would open.

@@ -120,3 +120,14 @@ def test_the_developers_training_repository_linked_under_the_models_own_title_is
     sibling = _cells("## Baichuan 2\n\nSee our earlier [Baichuan-7B](https://github.com/Helsinki-NLP/OPUS-MT-train).\n",
                      {"license": "apache-2.0"}, model_id="Helsinki-NLP/other-model")["pretraining_code"]
     assert sibling.level != "C5"
+
+
+def test_a_base_the_crawl_cannot_read_is_known_only_from_what_its_developer_released():
+    """Llama 3 is gated: a fine-tune inherits what rules/lineage.yaml records of Meta's release, with its
+    source; a base nothing records stays unsettled, never 'not released' because it answered 404."""
+    meta = {"license": "llama3", "base_model": "meta-llama/Meta-Llama-3-8B-Instruct"}
+    cell = _cells("# Tuned\n\nA fine-tune.\n", meta)["pretraining_data"]
+    assert cell.level == "D1"
+    assert "lineage.yaml" in (cell.evidence[0].note or "") and "llama3" in cell.evidence[1].source
+    unknown = _cells("# Tuned\n\nA fine-tune.\n", {"license": "mit", "base_model": "acme/unread"})["pretraining_data"]
+    assert unknown.level == "?" and unknown.evidence[0].rule == "lineage.base-not-read"

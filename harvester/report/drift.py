@@ -8,49 +8,18 @@ itself is the pure :mod:`harvester.licenses.drift`.
 
 from __future__ import annotations
 
-import fnmatch
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from harvester.cards import as_list
 from harvester.harvest import Harvest, RepoCard
 from harvester.licenses.drift import Drift, Licensed, find_drift
 from harvester.licenses.normalize import LicenseResult, Normalizer
-from harvester.licenses.rules import RULES_DIR, RulesError
 from harvester.read import read_harvest
 from harvester.report.export import md_escape
-from harvester.score.knowledge import default_knowledge
+from harvester.score.knowledge import LINEAGE_FILE, KnownBase, default_knowledge, load_lineage
 from harvester.store.sqlite import Store
-
-LINEAGE_FILE = "lineage.yaml"
-
-
-@dataclass(frozen=True)
-class KnownBase:
-    patterns: tuple[str, ...]
-    license: str
-    source: str
-
-
-def load_lineage(rules_dir: Path | None = None) -> list[KnownBase]:
-    path = (rules_dir or RULES_DIR) / LINEAGE_FILE
-    if not path.is_file():
-        return []
-    try:
-        data = yaml.safe_load(path.read_text("utf-8")) or []
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{LINEAGE_FILE}: not valid YAML: {exc}") from exc
-    out = []
-    for entry in data:
-        if not isinstance(entry, dict) or not all(entry.get(k) for k in ("models", "license", "source")):
-            raise RulesError(f"{LINEAGE_FILE}: every entry needs models, license and source, got {entry!r}")
-        patterns = tuple(str(m).lower() for m in entry["models"])
-        out.append(KnownBase(patterns, str(entry["license"]), str(entry["source"])))
-    return out
 
 
 def _from_result(id_: str, r: LicenseResult, evidence: str, kind: str = "model") -> Licensed:
@@ -108,7 +77,7 @@ def _bases(h: Harvest, lineage: list[tuple[str, str]], cells: dict[str, dict[str
         if side is None and repo is not None and repo.status == "ok":
             side = _card_license(n, repo, "model")
         if side is None or not side.known:
-            fact = next((k for k in known if any(fnmatch.fnmatch(base_id.lower(), p) for p in k.patterns)), None)
+            fact = next((k for k in known if k.matches(base_id)), None)
             if fact is not None:
                 side = _from_result(base_id, n.normalize(fact.license), f"{fact.source} (rules/{LINEAGE_FILE})")
         if side is not None:

@@ -56,7 +56,7 @@ def _date(value: Any) -> str:
     return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value or "")
 
 
-def _fact(component: str, raw: Any, where: str) -> Fact:
+def fact(component: str, raw: Any, where: str) -> Fact:
     if component not in COMPONENTS:
         raise RulesError(f"{where}: {component!r} is not a taxonomy component")
     if not isinstance(raw, dict) or not raw.get("source"):
@@ -86,7 +86,7 @@ def load_models(directory: Path | None = None) -> list[CuratedModel]:
             where = f"models/{path.name} model {i + 1}"
             if not isinstance(m, dict) or not m.get("name"):
                 raise RulesError(f"{where}: needs a name")
-            facts = {c: _fact(c, raw, where) for c, raw in (m.get("components") or {}).items()}
+            facts = {c: fact(c, raw, where) for c, raw in (m.get("components") or {}).items()}
             model = CuratedModel(str(m["name"]), developer, f"models/{path.name}",
                                  tuple(str(a) for a in m.get("aliases") or ()),
                                  tuple(str(h) for h in m.get("hub_ids") or ()), _date(m.get("released")), facts)

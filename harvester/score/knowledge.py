@@ -4,18 +4,22 @@ and a source, and the loader refuses a name two entries claim."""
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from harvester.ids import is_hub_id
 from harvester.licenses.rules import RULES_DIR, RulesError, fold
+
+if TYPE_CHECKING:
+    from harvester.score.curated import CuratedModel
 
 DATASET_KINDS = ("pretraining", "sft", "alignment", "benchmark", "safety", "mixed")
 REPO_KINDS = ("training", "library", "inference", "evaluation", "data", "application")
@@ -59,6 +63,45 @@ class KnownRepo:
     other_kinds: tuple[str, ...] = ()  # what else it holds (an inference repository with a training folder)
 
 
+LINEAGE_FILE = "lineage.yaml"
+
+
+@dataclass(frozen=True)
+class KnownBase:
+    """A well-known base model, for when its own card cannot be read (gated, gone, outside the crawl):
+    its weights licence, and what its developer released of its pre-training, each with a source."""
+
+    patterns: tuple[str, ...]  # case-insensitive globs over Hub ids
+    license: str
+    source: str
+    pretraining: CuratedModel | None = None  # facts for pretraining_code / pretraining_data, when recorded
+
+    def matches(self, hub_id: str) -> bool:
+        return any(fnmatch.fnmatch(hub_id.lower(), p) for p in self.patterns)
+
+
+def load_lineage(rules_dir: Path | None = None) -> list[KnownBase]:
+    from harvester.score.curated import CuratedModel, fact  # curated reads this module's Knowledge
+
+    path = (rules_dir or RULES_DIR) / LINEAGE_FILE
+    if not path.is_file():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text("utf-8")) or []
+    except yaml.YAMLError as exc:
+        raise RulesError(f"{LINEAGE_FILE}: not valid YAML: {exc}") from exc
+    out = []
+    for i, entry in enumerate(data):
+        if not isinstance(entry, dict) or not all(entry.get(k) for k in ("models", "license", "source")):
+            raise RulesError(f"{LINEAGE_FILE}: every entry needs models, license and source, got {entry!r}")
+        patterns = tuple(str(m).lower() for m in entry["models"])
+        where = f"{LINEAGE_FILE} entry {i + 1}"
+        facts = {c: fact(c, entry[c], where) for c in ("pretraining_code", "pretraining_data") if c in entry}
+        release = CuratedModel(patterns[0], "lineage", LINEAGE_FILE, facts=facts) if facts else None
+        out.append(KnownBase(patterns, str(entry["license"]), str(entry["source"]), release))
+    return out
+
+
 @dataclass
 class Knowledge:
     aliases: dict[str, DatasetAlias] = field(default_factory=dict)
@@ -69,6 +112,10 @@ class Knowledge:
     repos: dict[str, KnownRepo] = field(default_factory=dict)  # lower-case OWNER/NAME -> repo
     repo_by_name: dict[str, KnownRepo] = field(default_factory=dict)  # folded name -> repo
     digest: str = ""  # of the files read: facts read with other rules are re-read
+    bases: list[KnownBase] = field(default_factory=list)  # rules/lineage.yaml
+
+    def known_base(self, hub_id: str) -> KnownBase | None:
+        return next((b for b in self.bases if b.matches(hub_id)), None)
 
     def dataset_alias(self, name: str) -> DatasetAlias | None:
         return self.aliases.get(fold(name.replace("_", " "))) or self.aliases.get(fold(name))
@@ -192,6 +239,7 @@ def load_knowledge(directory: Path | None = None) -> Knowledge:
         path = base / name
         h.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
     k.digest = h.hexdigest()[:16]
+    k.bases = load_lineage(base)
     for i, e in enumerate(_load(base / "datasets.yaml") or []):
         where = f"datasets.yaml entry {i + 1}"
         kind = e.get("kind")

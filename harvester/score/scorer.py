@@ -23,6 +23,7 @@ from harvester.licenses.normalize import LicenseResult, Normalizer
 from harvester.licenses.prose import decide, named_unidentified
 from harvester.read.facts import CardFacts, DatasetMention, Facts, LicenseInput, RepoFacts, RepoLink, Where
 from harvester.score.cells import Cell, Evidence, ReviewItem
+from harvester.score.curated import score_curated
 from harvester.score.knowledge import Knowledge, Library
 
 TRAINING = ("pretraining_code", "pretraining_data")
@@ -385,6 +386,22 @@ def _base_cells(ctx: _Ctx, card: CardFacts, depth: int) -> dict[str, Cell] | Non
         else:
             out[comp] = min((c for c in levels if c.level != NA), key=lambda c: _ORDER[c.level])
     return out
+
+
+def _known_bases(ctx: _Ctx, card: CardFacts, component: str) -> Cell | None:
+    """A base this crawl cannot read (gated, gone, outside the crawl) whose developer's release of its
+    pre-training ``rules/lineage.yaml`` records with a source: Llama 3's corpus, FLUX.1 [dev]'s code.
+    Never a 404 read as "not released": only what the source says."""
+    known = [ctx.k.known_base(b.id) for b in card.bases]
+    if not known or any(kb is None or kb.pretraining is None or component not in kb.pretraining.facts
+                        for kb in known):
+        return None
+    cells = [score_curated(kb.pretraining, ctx.n, ctx.k)[0][component] for kb in known if kb and kb.pretraining]
+    cell = min(cells, key=lambda c: _ORDER[c.level]) if all(c.level != UNKNOWN for c in cells) else next(
+        c for c in cells if c.level == UNKNOWN)
+    return _inherit(cell, card, component, f"{card.relation} of a base this crawl could not read; rules/"
+                                           f"lineage.yaml records its developer's release of its "
+                                           f"{component.replace('_', ' ')}")
 
 
 def _inherit(cell: Cell, card: CardFacts, component: str, why: str) -> Cell:
@@ -868,7 +885,7 @@ def _cells(ctx: _Ctx, card: CardFacts, depth: int = 0) -> dict[str, Cell]:
                             "the card says it derives from a model it does not name as a Hub id, so the base's "
                             f"{comp.replace('_', ' ')} was not searched")
         if base is None:
-            return _lineage_unknown(card, comp)
+            return _known_bases(ctx, card, comp) or _lineage_unknown(card, comp)
         return _inherit(base[comp], card, comp, f"{relation} of its base: the base's {comp.replace('_', ' ')}")
 
     if own_pretraining:
