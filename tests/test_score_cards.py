@@ -131,3 +131,10 @@ def test_a_base_the_crawl_cannot_read_is_known_only_from_what_its_developer_rele
     assert "lineage.yaml" in (cell.evidence[0].note or "") and "llama3" in cell.evidence[1].source
     unknown = _cells("# Tuned\n\nA fine-tune.\n", {"license": "mit", "base_model": "acme/unread"})["pretraining_data"]
     assert unknown.level == "?" and unknown.evidence[0].rule == "lineage.base-not-read"
+
+
+def test_a_preference_optimisation_named_in_words_is_an_alignment_stage():
+    body = ("# Acme-7B\n\nAn [Monolithic Preference Optimization](https://arxiv.org/abs/2403.07691) fine-tune "
+            "on ranking data.\n")
+    cells = _cells(body, {"license": "mit", "base_model": "acme/base"}, bases={"acme/base": BASE})
+    assert (cells["alignment_code"].level, cells["alignment_data"].level) == ("C1", "D1")

@@ -12,7 +12,7 @@ from harvester.read.facts import CardFacts, Facts
 from harvester.read.repo import read_repo
 from harvester.score.knowledge import Knowledge
 
-READER_VERSION = "9"
+READER_VERSION = "10"
 """Bump when reading changes: stored facts of another version are re-read from the stored texts."""
 
 

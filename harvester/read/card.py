@@ -46,9 +46,9 @@ _WAS_FINETUNED = re.compile(
     r"(?:is|are)\s+(?:a|an)\s+(?:\w+\s+)?(?:fine-?tuned|finetuned|instruction[- ]tuned)\s+(?:version|model|variant|"
     r"checkpoint)|supervised fine-?tuning \(sft\)|fine-?tuned (?:on|with|using|from) (?:the |a |our )?[A-Z0-9]|"
     r"model fine-?tuned\b|(?:with|via|using) dreambooth)", re.I)
-_ALIGNED = re.compile(r"\b(direct preference optimi[sz]ation|DPO|RLHF|RLAIF|reinforcement learning (from|with) "
-                      r"(human|ai) feedback|preference (optimi[sz]ation|tuning|alignment|data)|reward model(ing)?|"
-                      r"PPO|ORPO|KTO|GRPO|SimPO|IPO)\b")
+_ALIGNED = re.compile(r"\b((?i:direct preference optimi[sz]ation|reinforcement learning (from|with) (human|ai) "
+                      r"feedback|preference (optimi[sz]ation|tuning|alignment|data)|reward model(ing)?)|"
+                      r"DPO|RLHF|RLAIF|PPO|ORPO|KTO|GRPO|SimPO|IPO)\b")  # acronyms in capitals, words in any case
 _ALIGN_TAGS = {"dpo", "rlhf", "orpo", "kto", "ppo", "reward-model", "grpo", "simpo", "rlaif", "reward model"}
 _TRAINER_TAGS = {"axolotl": "axolotl", "unsloth": "unsloth", "trl": "trl", "llama-factory": "llama-factory",
                  "autotrain": "autotrain"}
