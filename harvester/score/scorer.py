@@ -376,16 +376,16 @@ def _base_cells(ctx: _Ctx, card: CardFacts, depth: int) -> dict[str, Cell] | Non
     cells = [_cells(ctx, b, depth + 1) for b in ok]
     if len(cells) == 1:
         return cells[0]
-    out = {}
-    for comp in COMPONENTS:
-        levels = [c[comp] for c in cells]
-        if any(c.level == UNKNOWN for c in levels):
-            out[comp] = next(c for c in levels if c.level == UNKNOWN)
-        elif all(c.level == NA for c in levels):
-            out[comp] = levels[0]
-        else:
-            out[comp] = min((c for c in levels if c.level != NA), key=lambda c: _ORDER[c.level])
-    return out
+    return {comp: _strictest([c[comp] for c in cells]) for comp in COMPONENTS}
+
+
+def _strictest(levels: list[Cell]) -> Cell:
+    """Several bases' cells as one: an unsettled one unsettles it, else the least open stage that happened."""
+    if any(c.level == UNKNOWN for c in levels):
+        return next(c for c in levels if c.level == UNKNOWN)
+    if all(c.level == NA for c in levels):
+        return levels[0]
+    return min((c for c in levels if c.level != NA), key=lambda c: _ORDER[c.level])
 
 
 def _known_bases(ctx: _Ctx, card: CardFacts, component: str) -> Cell | None:
@@ -396,10 +396,14 @@ def _known_bases(ctx: _Ctx, card: CardFacts, component: str) -> Cell | None:
     if not known or any(kb is None or kb.pretraining is None or component not in kb.pretraining.facts
                         for kb in known):
         return None
-    cells = [score_curated(kb.pretraining, ctx.n, ctx.k)[0][component] for kb in known if kb and kb.pretraining]
-    cell = min(cells, key=lambda c: _ORDER[c.level]) if all(c.level != UNKNOWN for c in cells) else next(
-        c for c in cells if c.level == UNKNOWN)
-    return _inherit(cell, card, component, f"{card.relation} of a base this crawl could not read; rules/"
+    cells = []
+    for kb in known:
+        assert kb is not None and kb.pretraining is not None
+        key = f"lineage.yaml:{kb.patterns[0]}"  # once per model scored, for both pre-training cells
+        if key not in ctx.memo:
+            ctx.memo[key] = score_curated(kb.pretraining, ctx.n, ctx.k)[0]
+        cells.append(ctx.memo[key][component])
+    return _inherit(_strictest(cells), card, component, f"{card.relation} of a base this crawl could not read; rules/"
                                            f"lineage.yaml records its developer's release of its "
                                            f"{component.replace('_', ' ')}")
 
